@@ -1,0 +1,150 @@
+"""Step-rate benchmark: roadloop's env against MetaDrive and highway-env, measured in one run.
+
+    .venv/bin/python bench/step_rate.py [--steps 5000] [--bev-steps 2000] [--no-peers] [--check]
+
+Times roadloop/Drive-v0 in vector and BEV observation mode with a fixed, seeded random action
+sequence (a new seed at each reset), then runs bench/peer_rates.py in the peers' venv
+(bench/.peers/venv, built by bench/peers.sh when missing) and prints a table with each env's
+ratio to MetaDrive. Targets: vector >= 10x MetaDrive, BEV >= 3x. With --check the exit status is 1
+when a target is missed.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+
+import sim  # noqa: F401  (registers roadloop/Drive-v0)
+
+BENCH = Path(__file__).resolve().parent
+PEERS_PYTHON = BENCH / ".peers" / "venv" / "bin" / "python"
+TARGETS = {"vector": 10.0, "bev": 3.0}  # minimum steps/s ratio to MetaDrive
+
+
+@dataclass
+class Args:
+    steps: int = 5000
+    """timed steps in vector mode"""
+    bev_steps: int = 2000
+    """timed steps in BEV mode"""
+    warmup: int = 100
+    """untimed steps before timing"""
+    num_traffic: int = 20
+    bev_size: int = 128
+    seed: int = 0
+    peer_steps: int = 3000
+    """timed MetaDrive steps (passed to peer_rates.py --steps)"""
+    no_peers: bool = False
+    """time roadloop only"""
+    check: bool = False
+    """exit 1 when a ratio target is missed"""
+    out: str = ""
+    """optional JSON file for all results"""
+
+
+def parse_args() -> Args:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    for name, default in vars(Args()).items():
+        flag = "--" + name.replace("_", "-")
+        if isinstance(default, bool):
+            p.add_argument(flag, action="store_true")
+        else:
+            p.add_argument(flag, type=type(default), default=default)
+    return Args(**vars(p.parse_args()))
+
+
+def bench_roadloop(obs_mode: str, steps: int, args: Args) -> dict:
+    """Steps/s of roadloop/Drive-v0 over `steps` steps after warm-up, resets included."""
+    kwargs = dict(obs_mode=obs_mode, num_traffic=args.num_traffic)
+    if obs_mode == "bev":
+        kwargs["bev_size"] = args.bev_size
+    env = gym.make("roadloop/Drive-v0", **kwargs)
+    env.action_space.seed(args.seed)
+    actions = [env.action_space.sample() for _ in range(args.warmup + steps)]  # fixed sequence
+
+    episodes = 0
+    env.reset(seed=args.seed)
+    t0 = None
+    for i, action in enumerate(actions):
+        if i == args.warmup:
+            t0 = time.perf_counter()
+        _, _, terminated, truncated, _ = env.step(action)
+        if terminated or truncated:
+            episodes += 1
+            env.reset(seed=args.seed + episodes)
+    seconds = time.perf_counter() - t0
+    env.close()
+    return dict(
+        env=f"roadloop-{obs_mode}",
+        steps_per_s=round(steps / seconds, 1),
+        steps=steps,
+        seconds=round(seconds, 2),
+        episodes=episodes,
+        vehicles=args.num_traffic,
+    )
+
+
+def run_peers(args: Args) -> list[dict]:
+    """Run peer_rates.py in the peers' venv (building it first if missing); its JSON lines."""
+    if not PEERS_PYTHON.exists():
+        print("step_rate: peers venv missing, building it with bench/peers.sh (about a minute)", file=sys.stderr)
+        subprocess.run(["bash", str(BENCH / "peers.sh")], check=True)
+    cmd = [str(PEERS_PYTHON), str(BENCH / "peer_rates.py"), "--json", "--steps", str(args.peer_steps)]
+    cmd += ["--seed", str(args.seed)]
+    proc = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True)
+    peers = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    for p in peers:
+        p["env"] = p.pop("peer")
+    return peers
+
+
+def main() -> None:
+    args = parse_args()
+    np.random.seed(args.seed)
+
+    results = [
+        bench_roadloop("vector", args.steps, args),
+        bench_roadloop("bev", args.bev_steps, args),
+    ]
+    if args.no_peers:
+        print("step_rate: --no-peers: skipping MetaDrive/highway-env, so no ratios (build them with bench/peers.sh)")
+    else:
+        results += run_peers(args)
+
+    base = next((r["steps_per_s"] for r in results if r["env"] == "metadrive"), None)
+    missed = []
+    print(f"\n{'env':<18}{'steps/s':>10}{'x MetaDrive':>13}{'target':>9}  note")
+    for r in results:
+        ratio = r["steps_per_s"] / base if base else None
+        r["ratio_to_metadrive"] = round(ratio, 2) if ratio else None
+        mode = r["env"].removeprefix("roadloop-")
+        target = TARGETS.get(mode) if r["env"].startswith("roadloop-") else None
+        note = ""
+        if target and ratio is not None:
+            ok = ratio >= target
+            note = "ok" if ok else "MISSED"
+            if not ok:
+                missed.append(r["env"])
+        ratio_s = f"{ratio:.2f}x" if ratio is not None else "-"
+        target_s = f">={target:g}x" if target else ""
+        print(f"{r['env']:<18}{r['steps_per_s']:>10.1f}{ratio_s:>13}{target_s:>9}  {note}")
+
+    if args.out:
+        os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
+        tmp = args.out + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(dict(args=vars(args), results=results), f, indent=2)
+        os.replace(tmp, args.out)
+    if args.check and (missed or base is None):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

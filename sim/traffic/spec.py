@@ -1,0 +1,58 @@
+"""Traffic configuration: how many vehicles, which classes, which driver styles."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sim.traffic.vehicle_classes import CLASS_NAMES
+
+
+def _check_range(name: str, rng: tuple[float, float], lo: float, hi: float) -> None:
+    if len(rng) != 2 or not (lo <= rng[0] <= rng[1] <= hi):
+        raise ValueError(f"TrafficSpec.{name}: expected (min, max) with {lo} <= min <= max <= {hi}, got {rng!r}")
+
+
+@dataclass(frozen=True)
+class TrafficSpec:
+    """Traffic population and driver-style distributions (uniform ranges unless stated)."""
+
+    count: int = 20
+    """Number of traffic vehicles kept around the ego."""
+    class_weights: tuple[float, ...] = (0.55, 0.2, 0.12, 0.05, 0.08)
+    """Relative weights of car, suv, van, bus, truck."""
+    desired_speed_factor: tuple[float, float] = (0.8, 1.15)
+    """Desired speed as a fraction of the lane speed limit."""
+    time_headway_s: tuple[float, float] = (1.0, 2.0)
+    """IDM desired time gap, s."""
+    min_gap_m: tuple[float, float] = (2.0, 3.5)
+    """IDM standstill gap, m."""
+    max_accel_mps2: tuple[float, float] = (1.2, 2.0)
+    """IDM maximum acceleration of a car, m/s^2 (scaled down for heavy classes)."""
+    comfort_decel_mps2: tuple[float, float] = (1.5, 2.5)
+    """IDM comfortable deceleration, m/s^2."""
+    politeness: tuple[float, float] = (0.1, 0.5)
+    """MOBIL politeness factor."""
+    spawn_radius_m: tuple[float, float] = (10.0, 160.0)
+    """Vehicles spawn at these distances from the ego."""
+    recycle_radius_m: float = 220.0
+    """A vehicle farther than this from the ego is respawned near it, m."""
+
+    def __post_init__(self):
+        if not (isinstance(self.count, int) and 0 <= self.count <= 500):
+            raise ValueError(f"TrafficSpec.count: expected an int in 0..500, got {self.count!r}")
+        if len(self.class_weights) != len(CLASS_NAMES) or min(self.class_weights) < 0 or sum(self.class_weights) <= 0:
+            raise ValueError(
+                f"TrafficSpec.class_weights: expected {len(CLASS_NAMES)} non-negative weights for {CLASS_NAMES}, "
+                f"got {self.class_weights!r}"
+            )
+        _check_range("desired_speed_factor", self.desired_speed_factor, 0.1, 2.0)
+        _check_range("time_headway_s", self.time_headway_s, 0.1, 5.0)
+        _check_range("min_gap_m", self.min_gap_m, 0.5, 20.0)
+        _check_range("max_accel_mps2", self.max_accel_mps2, 0.1, 6.0)
+        _check_range("comfort_decel_mps2", self.comfort_decel_mps2, 0.1, 8.0)
+        _check_range("politeness", self.politeness, 0.0, 1.0)
+        _check_range("spawn_radius_m", self.spawn_radius_m, 0.0, 1000.0)
+        if not self.recycle_radius_m > self.spawn_radius_m[1]:
+            raise ValueError(
+                f"TrafficSpec.recycle_radius_m: must exceed spawn_radius_m max {self.spawn_radius_m[1]}, "
+                f"got {self.recycle_radius_m!r}"
+            )
