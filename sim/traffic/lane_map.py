@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
+SPAWN_STRIDE = 8
+"""Every this many centerline points is a candidate spawn spot (4 m apart at 0.5 m spacing)."""
 CONFLICT_DISTANCE_M = 2.0
 """Two junction connectors conflict when their centerlines come this close (and they start apart)."""
 
@@ -27,7 +29,7 @@ class LaneMap:
         self._fill_conflicts(world)
         self.spawnable = ~self.in_junction & (self.length > 20.0)
         pts = self.spawnable[lg.point_lane]
-        self.spawn_points = np.flatnonzero(pts)
+        self.spawn_points = np.flatnonzero(pts)[::SPAWN_STRIDE]
         self.spawn_tree = cKDTree(lg.points[self.spawn_points])
 
     def _fill_conflicts(self, world) -> None:

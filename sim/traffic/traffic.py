@@ -29,6 +29,10 @@ SAFE_DECEL = 3.0
 """MOBIL safety: the new follower must not have to brake harder than this, m/s^2."""
 LC_COOLDOWN_S = 4.0
 JUNCTION_LOOKAHEAD_M = 40.0
+DECIDE_EVERY = 5
+"""Control steps between lane-change decisions."""
+RECYCLE_EVERY = 10
+"""Control steps between checks for vehicles to recycle."""
 MANDATORY_LC_M = 150.0
 """A vehicle whose lane ends within this distance changes lane with high urgency, m."""
 
@@ -69,23 +73,21 @@ def _sample_free_spots(lmap, rng, centre, n, radius, occupied_xy, min_gap):
     """Up to ``n`` (lane, s) spots on spawnable lanes at ``radius`` from ``centre``, ``min_gap`` apart."""
     lg = lmap.graph
     idx = np.asarray(lmap.spawn_tree.query_ball_point(centre, radius[1]), dtype=np.int64)
-    if idx.size == 0:
-        return np.zeros(0, np.int64), np.zeros(0)
     pts = lmap.spawn_points[np.sort(idx)]
-    dist = np.hypot(*(lg.points[pts] - centre).T)
-    pts = pts[dist >= radius[0]]
-    pts = pts[rng.permutation(pts.size)]
-    taken = [np.asarray(occupied_xy, dtype=float).reshape(-1, 2)]
-    lanes, ss = [], []
-    for p in pts[: 40 * max(n, 1)]:
-        xy = lg.points[p]
-        if all(t.size == 0 or np.min(np.hypot(*(t - xy).T)) >= min_gap for t in taken):
-            lanes.append(lg.point_lane[p])
-            ss.append(lg.point_s[p])
-            taken.append(xy[None])
-            if len(lanes) == n:
-                break
-    return np.asarray(lanes, dtype=np.int64), np.asarray(ss, dtype=float)
+    pts = pts[np.hypot(*(lg.points[pts] - centre).T) >= radius[0]]
+    pts = pts[rng.permutation(pts.size)[: 50 * max(n, 1)]]
+    xy = lg.points[pts]
+    occupied = np.asarray(occupied_xy, dtype=float).reshape(-1, 2)
+    if occupied.size:
+        far = np.min(np.hypot(xy[:, None, 0] - occupied[None, :, 0], xy[:, None, 1] - occupied[None, :, 1]), axis=1)
+        pts, xy = pts[far >= min_gap], xy[far >= min_gap]
+    chosen = []
+    while pts.size and len(chosen) < n:
+        chosen.append(pts[0])
+        keep = np.hypot(*(xy - xy[0]).T) >= min_gap
+        pts, xy = pts[keep], xy[keep]
+    chosen = np.asarray(chosen, dtype=np.int64)
+    return lg.point_lane[chosen].astype(np.int64), lg.point_s[chosen].astype(float)
 
 
 def spawn_traffic(lmap: LaneMap, spec: TrafficSpec, rng: np.random.Generator, ego_xy, ego_length=4.6) -> TrafficState:
@@ -249,8 +251,12 @@ def _lane_changes(lmap: LaneMap, st: TrafficState, cand, a_now, end_gap):
 
 
 def step_traffic(lmap: LaneMap, st: TrafficState, obs: Obstacles, dt: float, rng: np.random.Generator,
-                 ego_xy, spec: TrafficSpec) -> TrafficState:
-    """Advance traffic by ``dt`` seconds: decide, accelerate, change lanes, move, recycle."""
+                 ego_xy, spec: TrafficSpec, step_index: int) -> TrafficState:
+    """Advance traffic by ``dt`` seconds: accelerate, change lanes, move, recycle.
+
+    Drivers reconsider lanes every ``DECIDE_EVERY`` steps and far vehicles are recycled every
+    ``RECYCLE_EVERY`` steps (``step_index`` counts control steps since reset).
+    """
     n = st.n
     if n == 0:
         return st
@@ -267,7 +273,10 @@ def step_traffic(lmap: LaneMap, st: TrafficState, obs: Obstacles, dt: float, rng
     gap = np.minimum(gap, stop)
     a = _accel(lmap, st, gap, lead_speed, st.lane)
 
-    target, a_target = _lane_changes(lmap, st, cand, a, end_gap)
+    if step_index % DECIDE_EVERY == 0:
+        target, a_target = _lane_changes(lmap, st, cand, a, end_gap)
+    else:
+        target, a_target = np.full(n, -1, np.int64), a
     moving = target >= 0
     lane, path, s, d, lc_from = st.lane, st.path, st.s, st.d, st.lc_from
     cooldown = np.maximum(st.lc_cooldown - dt, 0.0)
@@ -307,7 +316,9 @@ def step_traffic(lmap: LaneMap, st: TrafficState, obs: Obstacles, dt: float, rng
         lc_from = np.where(go, -1, lc_from)
     st = st.replace(lane=lane, path=path, s=s, d=d, d_rate=d_rate, speed=speed, accel=a, lc_from=lc_from,
                     lc_cooldown=cooldown)
-    return _recycle(lmap, st, rng, np.asarray(ego_xy, float), obs, spec)
+    if step_index % RECYCLE_EVERY == RECYCLE_EVERY - 1:
+        st = _recycle(lmap, st, rng, np.asarray(ego_xy, float), obs, spec)
+    return st
 
 
 def _recycle(lmap, st, rng, ego_xy, obs, spec):

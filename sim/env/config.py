@@ -1,0 +1,181 @@
+"""Configuration of the driving environment: frozen dataclasses validated on construction."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields, replace
+
+from sim.traffic.spec import TrafficSpec
+from sim.world.spec import WorldSpec
+
+OBS_MODES = ("vector", "bev")
+DYNAMICS = ("kinematic", "dynamic")
+
+
+@dataclass(frozen=True)
+class RewardConfig:
+    """Per-step reward = progress + terminal terms - comfort penalties."""
+
+    progress_per_m: float = 0.1
+    """Reward per metre of progress along the route."""
+    collision: float = -10.0
+    """Added once when the ego collides (vehicle, prop or curb)."""
+    off_road: float = -10.0
+    """Added once when the ego leaves the drivable surface."""
+    route_complete: float = 10.0
+    """Added once when the ego reaches the end of its route."""
+    jerk_weight: float = 0.005
+    """Penalty per m/s^3 of |longitudinal jerk| per step."""
+    lat_accel_weight: float = 0.01
+    """Penalty per m/s^2 of |lateral acceleration| per step."""
+
+    def __post_init__(self):
+        for f in fields(self):
+            if not math.isfinite(getattr(self, f.name)):
+                raise ValueError(f"RewardConfig.{f.name}: must be finite, got {getattr(self, f.name)!r}")
+        for name in ("jerk_weight", "lat_accel_weight", "progress_per_m"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"RewardConfig.{name}: must be >= 0, got {getattr(self, name)!r}")
+
+
+@dataclass(frozen=True)
+class VectorObsConfig:
+    """Layout of the ``vector`` observation."""
+
+    num_actors: int = 8
+    """Nearest actors (vehicles and on-lane obstacles) reported, nearest first."""
+    route_points: int = 16
+    """Route centreline points ahead of the ego."""
+    route_spacing_m: float = 4.0
+    """Spacing of the route points, m."""
+    actor_range_m: float = 80.0
+    """Actors farther than this are not reported, m."""
+
+    def __post_init__(self):
+        for name in ("num_actors", "route_points"):
+            v = getattr(self, name)
+            if not (isinstance(v, int) and 1 <= v <= 256):
+                raise ValueError(f"VectorObsConfig.{name}: expected an int in 1..256, got {v!r}")
+        for name in ("route_spacing_m", "actor_range_m"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and 0 < v < 1e4):
+                raise ValueError(f"VectorObsConfig.{name}: expected a number in (0, 1e4) m, got {v!r}")
+
+
+@dataclass(frozen=True)
+class BevConfig:
+    """Ego-centred bird's-eye-view raster (forward is up)."""
+
+    size: int = 128
+    """Height and width in pixels."""
+    m_per_px: float = 0.5
+    """Ground resolution, m per pixel."""
+    ego_row: float = 0.75
+    """Ego position as a fraction of the height from the top (0.75: more view ahead)."""
+
+    def __post_init__(self):
+        if not (isinstance(self.size, int) and 16 <= self.size <= 2048):
+            raise ValueError(f"BevConfig.size: expected an int in 16..2048 px, got {self.size!r}")
+        if not (isinstance(self.m_per_px, (int, float)) and 0.02 <= self.m_per_px <= 10):
+            raise ValueError(f"BevConfig.m_per_px: expected 0.02..10 m/px, got {self.m_per_px!r}")
+        if not (isinstance(self.ego_row, (int, float)) and 0.0 <= self.ego_row <= 1.0):
+            raise ValueError(f"BevConfig.ego_row: expected a fraction in [0, 1], got {self.ego_row!r}")
+
+
+@dataclass(frozen=True)
+class DriveConfig:
+    """Everything that defines a ``roadloop/Drive-v0`` episode distribution."""
+
+    obs_mode: str = "vector"
+    """Observation mode: one of OBS_MODES."""
+    control_hz: float = 10.0
+    """Agent decisions per simulated second."""
+    physics_hz: float = 50.0
+    """Vehicle-dynamics integration rate; an integer multiple of control_hz."""
+    episode_seconds: float = 60.0
+    """Episodes are truncated after this much simulated time, s."""
+    route_length_m: float = 400.0
+    """Length of the ego's route; reaching its end completes the episode, m."""
+    dynamics: str = "kinematic"
+    """Ego vehicle model: one of DYNAMICS."""
+    world_seed: int | None = None
+    """Fixed world for every episode when set; otherwise each reset draws a new world."""
+    world: WorldSpec = field(default_factory=WorldSpec)
+    traffic: TrafficSpec = field(default_factory=TrafficSpec)
+    vector: VectorObsConfig = field(default_factory=VectorObsConfig)
+    bev: BevConfig = field(default_factory=BevConfig)
+    reward: RewardConfig = field(default_factory=RewardConfig)
+    render_size: int = 512
+    """Side of the top-down ``rgb_array`` image, px."""
+    render_m_per_px: float = 0.15
+    """Resolution of the top-down image, m per pixel."""
+
+    def __post_init__(self):
+        if self.obs_mode not in OBS_MODES:
+            raise ValueError(f"DriveConfig.obs_mode: expected one of {OBS_MODES}, got {self.obs_mode!r}")
+        if self.dynamics not in DYNAMICS:
+            raise ValueError(f"DriveConfig.dynamics: expected one of {DYNAMICS}, got {self.dynamics!r}")
+        for name in ("control_hz", "physics_hz", "episode_seconds", "route_length_m", "render_m_per_px"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+                raise ValueError(f"DriveConfig.{name}: expected a finite number > 0, got {v!r}")
+        ratio = self.physics_hz / self.control_hz
+        if abs(ratio - round(ratio)) > 1e-9 or round(ratio) < 1:
+            raise ValueError(
+                f"DriveConfig.physics_hz: must be an integer multiple of control_hz={self.control_hz}, "
+                f"got {self.physics_hz!r}"
+            )
+        if self.world_seed is not None and not (isinstance(self.world_seed, int) and self.world_seed >= 0):
+            raise ValueError(f"DriveConfig.world_seed: expected None or an int >= 0, got {self.world_seed!r}")
+        if not (isinstance(self.render_size, int) and 32 <= self.render_size <= 4096):
+            raise ValueError(f"DriveConfig.render_size: expected an int in 32..4096 px, got {self.render_size!r}")
+        for name, cls in _NESTED.items():
+            if not isinstance(getattr(self, name), cls):
+                raise ValueError(f"DriveConfig.{name}: expected a {cls.__name__}, got {type(getattr(self, name)).__name__}")
+
+    @property
+    def substeps(self) -> int:
+        return int(round(self.physics_hz / self.control_hz))
+
+    @property
+    def dt(self) -> float:
+        """Control period, s."""
+        return 1.0 / self.control_hz
+
+    @classmethod
+    def from_kwargs(cls, **kwargs) -> "DriveConfig":
+        """Build from ``gym.make`` keyword arguments.
+
+        Accepts every field (nested configs as dataclasses or dicts) and the shortcuts
+        ``num_traffic`` (traffic.count) and ``bev_size`` (bev.size). Unknown names raise ValueError.
+        """
+        known = {f.name for f in fields(cls)}
+        values: dict = {}
+        nested: dict[str, dict] = {}
+        for key, value in kwargs.items():
+            if key in _SHORTCUTS:
+                part, sub = _SHORTCUTS[key]
+                nested.setdefault(part, {})[sub] = value
+            elif key in _NESTED and isinstance(value, dict):
+                nested.setdefault(key, {}).update(value)
+            elif key in known:
+                values[key] = value
+            else:
+                raise ValueError(
+                    f"roadloop/Drive-v0: unknown option {key!r}; known: {sorted(known | set(_SHORTCUTS))}"
+                )
+        for part, changes in nested.items():
+            base = values.get(part, _NESTED[part]())
+            if part == "world":
+                values[part] = WorldSpec.from_dict({**base.to_dict(), **changes})
+                continue
+            names = {f.name for f in fields(_NESTED[part])}
+            for key in changes:
+                if key not in names:
+                    raise ValueError(f"DriveConfig.{part}: unknown field {key!r}; known: {sorted(names)}")
+            values[part] = replace(base, **changes)
+        return cls(**values)
+
+
+_NESTED = {"world": WorldSpec, "traffic": TrafficSpec, "vector": VectorObsConfig, "bev": BevConfig,
+           "reward": RewardConfig}
+_SHORTCUTS = {"num_traffic": ("traffic", "count"), "bev_size": ("bev", "size")}

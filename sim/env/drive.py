@@ -1,0 +1,108 @@
+"""``roadloop/Drive-v0``: drive a route through a procedurally generated world with traffic."""
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+
+from sim.env.config import DriveConfig
+from sim.env.observations import Frame, make_observation
+from sim.env.raster import WorldRaster
+from sim.env.reward import metrics, reward, terminated
+from sim.env.simulation import Simulation, contact_world
+from sim.env.topdown import render_topdown
+from sim.env.vector_space import vector_space
+
+
+class DriveEnv(gym.Env):
+    """Gymnasium shell around :class:`sim.env.simulation.Simulation`.
+
+    Action: Box(-1, 1, (2,)) = (steering, acceleration), normalised: steer target = a[0] * 0.6 rad
+    (positive left), acceleration = a[1] * 3.0 m/s^2 when a[1] >= 0 else a[1] * 8.0 m/s^2; values outside
+    [-1, 1] are clipped, NaN/inf raise ValueError. Options: any :class:`DriveConfig` field as a keyword
+    (nested configs as dicts), plus ``num_traffic`` and ``bev_size``.
+    """
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
+
+    def __init__(self, render_mode: str | None = None, config: DriveConfig | None = None, **kwargs):
+        if render_mode not in (None, "rgb_array"):
+            raise ValueError(f"roadloop/Drive-v0: render_mode must be None or 'rgb_array', got {render_mode!r}")
+        if config is not None and kwargs:
+            raise ValueError(f"roadloop/Drive-v0: pass either config= or keyword options, not both ({sorted(kwargs)})")
+        self.config = config if config is not None else DriveConfig.from_kwargs(**kwargs)
+        self.render_mode = render_mode
+        self.metadata = {**self.metadata, "render_fps": self.config.control_hz}
+        self.sim = Simulation(self.config)
+        self.obs_type = make_observation(self.config.obs_mode, self.config)
+        self.observation_space = self.obs_type.space()
+        self.action_space = gym.spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32)
+        self.scene = self.raster = self.contacts = self.state = None
+
+    def _frame(self) -> Frame:
+        return Frame(self.state, self.scene, self.raster)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        if options:
+            raise ValueError(f"roadloop/Drive-v0: reset options are not supported, got {sorted(options)}")
+        scene = self.sim.new_scene(self.np_random)
+        if scene is not self.scene:
+            self._close_contacts()
+            self.scene = scene
+            self.raster = WorldRaster(scene.world)
+            self.contacts = contact_world(scene.world)
+        self.state = self.sim.reset(scene, self.np_random)
+        info = self._info()
+        info["action_mapping"] = self.action_mapping()
+        return self.obs_type.observe(self._frame()), info
+
+    def action_mapping(self) -> dict:
+        """Physical limits behind the normalised action (rad, m/s^2, m)."""
+        p = self.sim.ego_params
+        return {"max_steer": float(p.max_steer[0]), "max_accel": float(p.max_accel[0]),
+                "max_brake": float(p.max_brake[0]), "wheelbase": float(p.wheelbase[0])}
+
+    def step(self, action):
+        if self.state is None:
+            raise RuntimeError("roadloop/Drive-v0: call reset() before step()")
+        action = np.asarray(action, dtype=np.float64).reshape(-1)
+        if action.shape != (2,):
+            raise ValueError(f"roadloop/Drive-v0: action must have 2 values (steer, accel), got shape {action.shape}")
+        if not np.isfinite(action).all():
+            raise ValueError(f"roadloop/Drive-v0: action must be finite, got {action.tolist()}")
+        action = np.clip(action, -1.0, 1.0)
+        prev = self.state
+        self.state = self.sim.step(self.scene, self.contacts, prev, action, self.np_random)
+        r = reward(self.config.reward, prev, self.state)
+        term = terminated(self.state)
+        trunc = not term and self.state.t >= self.config.episode_seconds - 1e-9
+        return self.obs_type.observe(self._frame()), r, term, trunc, self._info()
+
+    def _info(self) -> dict:
+        info = metrics(self.state)
+        info["vector_space"] = vector_space(self.state, self.scene)
+        return info
+
+    def render(self):
+        if self.render_mode != "rgb_array" or self.state is None:
+            return None
+        return render_topdown(self._frame(), self.config.render_size, self.config.render_m_per_px)
+
+    def _close_contacts(self):
+        if self.contacts is not None:
+            self.contacts.close()
+            self.contacts = None
+
+    def close(self):
+        self._close_contacts()
+        super().close()
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["contacts"] = None
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        if self.scene is not None:
+            self.contacts = contact_world(self.scene.world)

@@ -1,0 +1,51 @@
+"""The ego's route: a polyline through a sequence of lanes, and progress along it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+SEARCH_BACK = 10
+SEARCH_AHEAD = 80
+"""Route points searched around the previous match when projecting the ego (0.5 m each)."""
+
+
+@dataclass(frozen=True, eq=False)
+class Route:
+    """lanes: lane ids in driving order; points (R,2) m; s (R,) m arc length; heading (R,) rad (unwrapped);
+    goal_s: arc length at which the route is complete, m."""
+
+    lanes: tuple[int, ...]
+    points: np.ndarray
+    s: np.ndarray
+    heading: np.ndarray
+    goal_s: float
+
+    @classmethod
+    def from_lanes(cls, graph, lanes, goal_s: float) -> "Route":
+        pieces = [graph.lanes[lane].centerline for lane in lanes]
+        points = np.concatenate([pieces[0]] + [p[1:] for p in pieces[1:]])
+        seg = np.hypot(*np.diff(points, axis=0).T)
+        keep = np.concatenate([[True], seg > 1e-6])
+        points = points[keep]
+        s = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(points, axis=0).T))])
+        d = np.gradient(points, axis=0)
+        heading = np.unwrap(np.arctan2(d[:, 1], d[:, 0]))
+        return cls(tuple(int(lane) for lane in lanes), points, s, heading, float(min(goal_s, s[-1])))
+
+    def project(self, xy, hint: int) -> tuple[int, float, float]:
+        """(index of the nearest point near ``hint``, arc length m, signed lateral offset m, left positive)."""
+        lo = max(hint - SEARCH_BACK, 0)
+        window = self.points[lo : hint + SEARCH_AHEAD]
+        i = lo + int(np.argmin((window[:, 0] - xy[0]) ** 2 + (window[:, 1] - xy[1]) ** 2))
+        c, s = np.cos(self.heading[i]), np.sin(self.heading[i])
+        dx, dy = xy[0] - self.points[i, 0], xy[1] - self.points[i, 1]
+        return i, float(self.s[i] + c * dx + s * dy), float(-s * dx + c * dy)
+
+    def sample(self, s_values):
+        """Points (M,2) and headings (M,) at arc lengths ``s_values`` (clamped to the route)."""
+        s_values = np.clip(s_values, 0.0, self.s[-1])
+        x = np.interp(s_values, self.s, self.points[:, 0])
+        y = np.interp(s_values, self.s, self.points[:, 1])
+        h = np.interp(s_values, self.s, self.heading)
+        return np.stack([x, y], axis=1), h

@@ -1,0 +1,189 @@
+"""The simulation as functions over an explicit state: ``reset(rng) -> SimState`` and
+``step(state, action, rng) -> SimState``. The Gymnasium env is a thin shell around this."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.env.config import DriveConfig
+from sim.env.route import Route
+from sim.physics import ContactWorld, VehicleParams, VehicleState, get_model
+from sim.physics.collision import boxes_overlap
+from sim.traffic import Obstacles, TrafficState, spawn_traffic, step_traffic, traffic_poses
+from sim.traffic.lane_map import LaneMap
+from sim.world import World, generate_world
+
+EGO_LENGTH = 4.7
+EGO_WIDTH = 1.85
+EGO_HEIGHT = 1.5
+EGO_START_S = 5.0
+"""The ego starts this far along its route, m."""
+COLLISION_KINDS = ("", "vehicle", "prop", "curb")
+
+
+@dataclass(frozen=True, eq=False)
+class Actors:
+    """Every actor this step, ego first, then traffic: poses and sizes as (N,) arrays (m, rad, m/s)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    heading: np.ndarray
+    speed: np.ndarray
+    length: np.ndarray
+    width: np.ndarray
+    height: np.ndarray
+    kind: np.ndarray
+    """int8: -1 ego, else index into sim.traffic.vehicle_classes.CLASS_NAMES."""
+
+
+@dataclass(frozen=True, eq=False)
+class SimState:
+    """Full simulation state after ``step_index`` control steps (``t`` s)."""
+
+    t: float
+    step_index: int
+    ego: VehicleState
+    traffic: TrafficState
+    actors: Actors
+    route: Route
+    route_index: int
+    progress_m: float
+    route_offset_m: float
+    lane: int
+    accel: float
+    jerk: float
+    lat_accel: float
+    collision: str
+    off_road: bool
+
+
+@dataclass(frozen=True)
+class Scene:
+    """Per-world objects shared by all episodes on that world."""
+
+    world: World
+    lane_map: LaneMap
+    prop_lane: np.ndarray
+    prop_s: np.ndarray
+
+
+def build_scene(world: World) -> Scene:
+    """Precompute the tables traffic and queries need for ``world``."""
+    props = world.props
+    lane = np.full(len(props), -1, dtype=np.int64)
+    s = np.zeros(len(props))
+    on = np.flatnonzero(props.on_lane)
+    if on.size:
+        lane[on], s[on], _ = world.lanes.locate(props.xy[on], props.heading[on])
+    return Scene(world, LaneMap(world), lane, s)
+
+
+def contact_world(world: World) -> ContactWorld:
+    """A pybullet contact world holding the props and curbs of ``world``."""
+    p = world.props
+    return ContactWorld(p.xy, p.heading, p.size, world.curbs)
+
+
+class Simulation:
+    """Stepping rules for one configuration; holds no episode state."""
+
+    def __init__(self, config: DriveConfig):
+        self.config = config
+        self.model = get_model(config.dynamics)
+        self.ego_params = VehicleParams.car(1, length=EGO_LENGTH, width=EGO_WIDTH)
+        self._fixed_scene: Scene | None = None
+
+    def new_scene(self, rng: np.random.Generator) -> Scene:
+        """The scene of the next episode: the fixed world when ``world_seed`` is set, else a new one."""
+        if self.config.world_seed is None:
+            return build_scene(generate_world(self.config.world, rng))
+        if self._fixed_scene is None:
+            world_rng = np.random.default_rng(self.config.world_seed)
+            self._fixed_scene = build_scene(generate_world(self.config.world, world_rng))
+        return self._fixed_scene
+
+    def reset(self, scene: Scene, rng: np.random.Generator) -> SimState:
+        cfg = self.config
+        world = scene.world
+        lanes = world.sample_route(rng, cfg.route_length_m + 2 * EGO_START_S)
+        route = Route.from_lanes(world.lanes, lanes, cfg.route_length_m + EGO_START_S)
+        (xy,), (heading,) = route.sample(np.array([EGO_START_S]))
+        limit = world.lanes.speed_limit[lanes[0]]
+        speed = limit * rng.uniform(0.3, 0.7)
+        ego = VehicleState.from_pose([xy[0]], [xy[1]], [heading], [speed])
+        traffic = spawn_traffic(scene.lane_map, cfg.traffic, rng, xy, EGO_LENGTH)
+        idx, progress, offset = route.project(xy, 0)
+        return SimState(
+            t=0.0, step_index=0, ego=ego, traffic=traffic, actors=_actors(scene, ego, traffic), route=route,
+            route_index=idx, progress_m=progress, route_offset_m=offset, lane=int(lanes[0]), accel=0.0, jerk=0.0,
+            lat_accel=0.0, collision="", off_road=False,
+        )
+
+    def controls(self, action: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Map a normalised action in [-1, 1]^2 to (steer target rad, acceleration m/s^2).
+
+        steer = action[0] * max_steer (positive = left); acceleration = action[1] * max_accel when
+        action[1] >= 0, else action[1] * max_brake.
+        """
+        p = self.ego_params
+        steer = action[0:1] * p.max_steer
+        accel = np.where(action[1:2] >= 0, action[1:2] * p.max_accel, action[1:2] * p.max_brake)
+        return steer, accel
+
+    def step(self, scene: Scene, contacts: ContactWorld, state: SimState, action: np.ndarray,
+             rng: np.random.Generator) -> SimState:
+        cfg = self.config
+        dt = cfg.dt
+        steer, accel = self.controls(action)
+        ego = self.model.forward(state.ego, self.ego_params, steer, accel, dt, cfg.substeps)
+        ex, ey, eh = float(ego.x[0]), float(ego.y[0]), float(ego.heading[0])
+        graph = scene.world.lanes
+        lane, lane_s, _ = graph.locate(np.array([[ex, ey]]), np.array([eh]))
+        traffic = step_traffic(scene.lane_map, state.traffic, _obstacles(scene, lane, lane_s, ego), dt, rng,
+                               (ex, ey), cfg.traffic, state.step_index)
+        actors = _actors(scene, ego, traffic)
+
+        collision = ""
+        if traffic.n and boxes_overlap(
+            (ego.x, ego.y, ego.heading, self.ego_params.length, self.ego_params.width),
+            (actors.x[1:], actors.y[1:], actors.heading[1:], actors.length[1:], actors.width[1:]),
+        ).any():
+            collision = "vehicle"
+        else:
+            hit = contacts.query_box(ex, ey, eh, EGO_LENGTH, EGO_WIDTH, EGO_HEIGHT)
+            collision = "prop" if hit.prop_ids else ("curb" if hit.curb else "")
+        off_road = not bool(graph.is_on_road(np.array([[ex, ey]]))[0])
+
+        idx, progress, offset = state.route.project((ex, ey), state.route_index)
+        a = float(ego.accel[0])
+        return SimState(
+            t=state.t + dt, step_index=state.step_index + 1, ego=ego, traffic=traffic, actors=actors,
+            route=state.route, route_index=idx, progress_m=progress, route_offset_m=offset, lane=int(lane[0]),
+            accel=a, jerk=(a - state.accel) / dt, lat_accel=float(ego.speed[0] * ego.yaw_rate[0]),
+            collision=collision, off_road=off_road,
+        )
+
+
+def _obstacles(scene: Scene, lane, lane_s, ego: VehicleState) -> Obstacles:
+    """The ego and on-lane props as obstacles for traffic."""
+    on = scene.prop_lane >= 0
+    props = scene.world.props
+    return Obstacles(
+        lane=np.concatenate([lane, scene.prop_lane[on]]),
+        lane2=np.full(1 + int(on.sum()), -1, dtype=np.int64),
+        s=np.concatenate([lane_s, scene.prop_s[on]]),
+        speed=np.concatenate([ego.speed, np.zeros(int(on.sum()))]),
+        length=np.concatenate([[EGO_LENGTH], props.size[on, 0]]),
+        xy=np.concatenate([np.stack([ego.x, ego.y], axis=1), props.xy[on]]),
+    )
+
+
+def _actors(scene: Scene, ego: VehicleState, traffic: TrafficState) -> Actors:
+    x, y, h = traffic_poses(scene.lane_map, traffic)
+    return Actors(
+        x=np.concatenate([ego.x, x]), y=np.concatenate([ego.y, y]), heading=np.concatenate([ego.heading, h]),
+        speed=np.concatenate([ego.speed, traffic.speed]), length=np.concatenate([[EGO_LENGTH], traffic.length]),
+        width=np.concatenate([[EGO_WIDTH], traffic.width]), height=np.concatenate([[EGO_HEIGHT], traffic.height]),
+        kind=np.concatenate([np.array([-1], np.int8), traffic.kind]),
+    )

@@ -1,0 +1,44 @@
+"""Top-down colour image for ``render_mode="rgb_array"``: road, lane lines, props, actors, route."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from sim.env.raster import SHIFT, View, boxes_px, polyline_px
+
+GRASS = (70, 110, 55)
+ASPHALT = (80, 80, 84)
+LINE = (235, 235, 235)
+ROUTE = (60, 140, 255)
+EGO = (220, 40, 40)
+PROP_COLOURS = np.array([[35, 90, 35], [150, 150, 150], [255, 120, 0], [110, 110, 160]], np.uint8)
+
+
+def render_topdown(frame, size: int, m_per_px: float) -> np.ndarray:
+    """(size, size, 3) uint8 RGB image centred ahead of the ego, forward up."""
+    st, raster = frame.state, frame.raster
+    a = st.actors
+    view = View(float(a.x[0]), float(a.y[0]), float(a.heading[0]), size, size, m_per_px, 0.65)
+    m = view.affine()
+    img = np.empty((size, size, 3), np.uint8)
+    img[:] = GRASS
+    img[raster.drivable_mask(view, m) > 0] = ASPHALT
+    thickness = max(1, int(round(0.15 / m_per_px)))
+    img[raster.lines_mask(view, m, thickness) > 0] = LINE
+    pts, _ = st.route.sample(np.arange(st.progress_m, st.route.goal_s, 1.0))
+    if len(pts) > 1:
+        overlay = img.copy()
+        cv2.polylines(overlay, [polyline_px(m, pts)], False, ROUTE, max(1, int(round(1.2 / m_per_px))),
+                      cv2.LINE_AA, SHIFT)
+        img = cv2.addWeighted(overlay, 0.45, img, 0.55, 0)
+    polys, kinds = raster.props_in_view(view, m)
+    for poly, kind in zip(polys, kinds):
+        cv2.fillPoly(img, [poly], tuple(int(c) for c in PROP_COLOURS[kind]), cv2.LINE_AA, SHIFT)
+    boxes = boxes_px(m, a.x, a.y, a.heading, a.length, a.width)
+    colours = [EGO] + [tuple(int(c) for c in col) for col in st.traffic.colour]
+    for poly, colour in zip(boxes, colours):
+        cv2.fillPoly(img, [poly], colour, cv2.LINE_AA, SHIFT)
+        cv2.polylines(img, [poly], True, (20, 20, 20), 1, cv2.LINE_AA, SHIFT)
+    text = f"t={st.t:5.1f}s  v={float(st.ego.speed[0]):4.1f} m/s  progress={st.progress_m:5.0f} m"
+    cv2.putText(img, text, (8, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
+    return img
