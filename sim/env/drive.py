@@ -80,7 +80,7 @@ class DriveEnv(gym.Env):
 
     def _info(self) -> dict:
         info = metrics(self.state)
-        info["vector_space"] = vector_space(self.state, self.scene)
+        info["vector_space"] = vector_space(self.state, self.scene, 1 + self.config.traffic.count)
         return info
 
     def render(self):

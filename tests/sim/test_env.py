@@ -1,0 +1,186 @@
+"""roadloop/Drive-v0: Gymnasium contract, determinism, pickling, errors, rewards and terminations."""
+import pickle
+import subprocess
+import sys
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import sim  # noqa: F401
+from sim.env.config import OBS_MODES
+from sim.env.observations.bev import CHANNELS
+from sim.env.registration import ENV_IDS
+from tests.conftest import assert_same
+
+SMALL = dict(num_traffic=8, world={"road_length_m": 800.0})
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+@pytest.mark.parametrize("mode", OBS_MODES)
+def test_check_env(env_id, mode):
+    env = gym.make(env_id, obs_mode=mode, render_mode="rgb_array", **SMALL)
+    check_env(env.unwrapped)
+    env.close()
+
+
+def _rollout(env, seed, steps):
+    rng = np.random.default_rng(seed)
+    obs, info = env.reset(seed=seed)
+    out = [(obs, info)]
+    for _ in range(steps):
+        action = rng.uniform(-0.3, 1.0, 2).astype(np.float32) * np.array([0.2, 1.0], np.float32)
+        obs, r, term, trunc, info = env.step(action)
+        out.append((obs, r, term, trunc, info))
+        if term or trunc:
+            obs, info = env.reset()
+            out.append((obs, info))
+    return out
+
+
+@pytest.mark.parametrize("mode", OBS_MODES)
+def test_same_seed_same_episode(mode):
+    """Two envs, same seed, seeded actions: identical observations, rewards, terminations, infos."""
+    a = gym.make("roadloop/Drive-v0", obs_mode=mode, **SMALL)
+    b = gym.make("roadloop/Drive-v0", obs_mode=mode, **SMALL)
+    ra, rb = _rollout(a, 7, 300), _rollout(b, 7, 300)
+    assert len(ra) == len(rb)
+    for i, (x, y) in enumerate(zip(ra, rb)):
+        for u, v in zip(x, y):
+            assert_same(u, v, f"step {i}")
+    c = gym.make("roadloop/Drive-v0", obs_mode=mode, **SMALL)
+    rc = _rollout(c, 8, 5)
+    assert not np.array_equal(ra[0][0], rc[0][0])
+
+
+def test_pickle_roundtrip_continues_identically():
+    env = gym.make("roadloop/Drive-v0", **SMALL).unwrapped
+    env.reset(seed=3)
+    for _ in range(5):
+        env.step(np.array([0.0, 0.5], np.float32))
+    twin = pickle.loads(pickle.dumps(env))
+    for _ in range(30):
+        a = env.step(np.array([0.05, 0.3], np.float32))
+        b = twin.step(np.array([0.05, 0.3], np.float32))
+        for u, v in zip(a, b):
+            assert_same(u, v)
+    env.close()
+    twin.close()
+
+
+def test_make_without_prior_import():
+    code = ("import gymnasium as gym; e = gym.make('sim:roadloop/Drive-v0', num_traffic=2); "
+            "o, _ = e.reset(seed=0); print(o.shape)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().endswith(str(e_shape()))
+
+
+def e_shape():
+    env = gym.make("roadloop/Drive-v0", num_traffic=2)
+    return env.observation_space.shape
+
+
+def test_async_vector_env():
+    envs = gym.make_vec("roadloop/Drive-v0", num_envs=2, vectorization_mode="async", num_traffic=4,
+                        world={"road_length_m": 600.0})
+    obs, _ = envs.reset(seed=1)
+    assert obs.shape == (2,) + envs.single_observation_space.shape
+    assert not np.array_equal(obs[0], obs[1])
+    for _ in range(5):
+        obs, r, term, trunc, info = envs.step(np.tile([0.0, 0.4], (2, 1)).astype(np.float32))
+    assert np.isfinite(r).all()
+    envs.close()
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_action_raises(bad):
+    env = gym.make("roadloop/Drive-v0", **SMALL)
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="finite"):
+        env.step(np.array([0.0, bad], np.float32))
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    ({"obs_mode": "lidar"}, "obs_mode"),
+    ({"colour": "red"}, "colour"),
+    ({"control_hz": 10.0, "physics_hz": 25.0}, "physics_hz"),
+    ({"world": {"lanes_per_direction": (0, 5)}}, "lanes_per_direction"),
+    ({"traffic": {"count": -1}}, "count"),
+    ({"bev": {"pixels": 3}}, "pixels"),
+    ({"dynamics": "hovercraft"}, "dynamics"),
+])
+def test_bad_options_name_the_field(kwargs, field):
+    with pytest.raises(ValueError, match=field):
+        gym.make("roadloop/Drive-v0", **kwargs)
+
+
+def test_action_mapping_to_physical_units():
+    env = gym.make("roadloop/Drive-v0", **SMALL).unwrapped
+    steer, accel = env.sim.controls(np.array([0.5, -0.5]))
+    assert steer[0] == pytest.approx(0.5 * 0.6) and accel[0] == pytest.approx(-0.5 * 8.0)
+    steer, accel = env.sim.controls(np.array([-1.0, 1.0]))
+    assert steer[0] == pytest.approx(-0.6) and accel[0] == pytest.approx(3.0)
+
+
+def test_progress_reward_and_truncation():
+    env = gym.make("roadloop/Drive-v0", num_traffic=0, episode_seconds=2.0, world={"road_length_m": 800.0})
+    env.reset(seed=2)
+    rewards, steps = [], 0
+    while True:
+        _, r, term, trunc, info = env.step(np.array([0.0, 0.0], np.float32))
+        rewards.append(r)
+        steps += 1
+        if term or trunc:
+            break
+    assert trunc and not term and steps == 20
+    assert info["progress_m"] > 5.0 and sum(rewards) > 0.0
+
+
+def test_leaving_the_road_terminates_with_penalty():
+    env = gym.make("roadloop/Drive-v0", num_traffic=0, world={"road_length_m": 800.0, "trees_per_km": 0.0,
+                                                              "poles_per_km": 0.0})
+    env.reset(seed=4)
+    for _ in range(400):
+        _, r, term, trunc, info = env.step(np.array([1.0, 0.6], np.float32))
+        if term or trunc:
+            break
+    assert term
+    assert info["off_road"] or info["collision"] in ("curb", "prop")
+    assert r < -5.0
+
+
+def test_info_carries_vector_space():
+    env = gym.make("roadloop/Drive-v0", num_traffic=6, world={"road_length_m": 800.0})
+    _, info = env.reset(seed=5)
+    vs = info["vector_space"]
+    assert vs["actors"]["valid"].shape == (7,) and vs["actors"]["valid"][:2].all()
+    assert vs["actors"]["kind"][0] == -1
+    for key in ("y", "heading", "speed", "length", "width", "height", "lane"):
+        assert vs["actors"][key].shape == (7,)
+    valid = vs["actors"]["valid"]
+    assert (vs["actors"]["length"][valid] > 3.0).all() and (vs["actors"]["length"][~valid] == 0).all()
+    for key in ("speed", "jerk", "lat_accel", "route_completion", "collision", "off_road"):
+        assert key in info
+
+
+def test_bev_channels_show_ego_and_road():
+    env = gym.make("roadloop/Drive-v0", obs_mode="bev", bev_size=96, num_traffic=0, world={"road_length_m": 800.0})
+    obs, _ = env.reset(seed=1)
+    assert obs.shape == (96, 96, len(CHANNELS)) and obs.dtype == np.uint8
+    ego = obs[:, :, CHANNELS.index("ego")]
+    rows, cols = np.nonzero(ego)
+    # ego at 3/4 height, centred; 4.7 m x 1.85 m at 0.5 m/px
+    assert abs(rows.mean() - 0.75 * 96) < 2 and abs(cols.mean() - 48) < 2
+    assert 6 <= rows.max() - rows.min() + 1 <= 12 and 2 <= cols.max() - cols.min() + 1 <= 6
+    assert obs[rows, cols, CHANNELS.index("drivable")].mean() > 200
+    assert obs[:, :, CHANNELS.index("route")][: int(0.75 * 96)].any()
+
+
+def test_render_rgb_array():
+    env = gym.make("roadloop/Drive-v0", render_mode="rgb_array", **SMALL)
+    env.reset(seed=0)
+    img = env.render()
+    assert img.shape == (512, 512, 3) and img.dtype == np.uint8
+    centre = img[int(0.65 * 512) - 3 : int(0.65 * 512) + 3, 253:259]
+    assert (centre[..., 0] > 150).all() and (centre[..., 1] < 100).all()
