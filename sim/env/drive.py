@@ -10,7 +10,7 @@ from sim.env.raster import WorldRaster
 from sim.env.reward import metrics, reward, terminated
 from sim.env.simulation import Simulation, contact_world
 from sim.env.topdown import render_topdown
-from sim.env.vector_space import vector_space
+from sim.env.vector_space import obstacles_table, vector_space
 
 
 class DriveEnv(gym.Env):
@@ -36,7 +36,7 @@ class DriveEnv(gym.Env):
         self.obs_type = make_observation(self.config.obs_mode, self.config)
         self.observation_space = self.obs_type.space()
         self.action_space = gym.spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32)
-        self.scene = self.raster = self.contacts = self.state = None
+        self.scene = self.raster = self.obstacles = self.contacts = self.state = None
 
     def _frame(self) -> Frame:
         return Frame(self.state, self.scene, self.raster)
@@ -50,6 +50,7 @@ class DriveEnv(gym.Env):
             self._close_contacts()
             self.scene = scene
             self.raster = WorldRaster(scene.world)
+            self.obstacles = obstacles_table(scene)
             self.contacts = contact_world(scene.world)
         self.state = self.sim.reset(scene, self.np_random)
         info = self._info()
@@ -80,7 +81,7 @@ class DriveEnv(gym.Env):
 
     def _info(self) -> dict:
         info = metrics(self.state)
-        info["vector_space"] = vector_space(self.state, self.scene, 1 + self.config.traffic.count)
+        info["vector_space"] = vector_space(self.state, self.obstacles, 1 + self.config.traffic.count)
         return info
 
     def render(self):

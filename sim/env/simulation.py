@@ -58,14 +58,20 @@ class SimState:
     off_road: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Scene:
-    """Per-world objects shared by all episodes on that world."""
+    """Per-world objects shared by all episodes on that world.
+
+    ``prop_lane``/``prop_s`` locate every prop on the lane graph (-1 for props off the lanes);
+    ``obstacle_*`` are the on-lane props (M,) as traffic and observations see them."""
 
     world: World
     lane_map: LaneMap
     prop_lane: np.ndarray
     prop_s: np.ndarray
+    obstacle_xy: np.ndarray
+    obstacle_heading: np.ndarray
+    obstacle_size: np.ndarray
 
 
 def build_scene(world: World) -> Scene:
@@ -76,7 +82,7 @@ def build_scene(world: World) -> Scene:
     on = np.flatnonzero(props.on_lane)
     if on.size:
         lane[on], s[on], _ = world.lanes.locate(props.xy[on], props.heading[on])
-    return Scene(world, LaneMap(world), lane, s)
+    return Scene(world, LaneMap(world), lane, s, props.xy[on], props.heading[on], props.size[on])
 
 
 def contact_world(world: World) -> ContactWorld:
@@ -139,21 +145,20 @@ class Simulation:
         ego = self.model.forward(state.ego, self.ego_params, steer, accel, dt, cfg.substeps)
         ex, ey, eh = float(ego.x[0]), float(ego.y[0]), float(ego.heading[0])
         graph = scene.world.lanes
-        lane, lane_s, _ = graph.locate(np.array([[ex, ey]]), np.array([eh]))
+        lane, lane_s, lane_d = graph.locate(np.array([[ex, ey]]), np.array([eh]))
         traffic = step_traffic(scene.lane_map, state.traffic, _obstacles(scene, lane, lane_s, ego), dt, rng,
                                (ex, ey), cfg.traffic, state.step_index)
         actors = _actors(scene, ego, traffic)
 
         collision = ""
-        if traffic.n and boxes_overlap(
-            (ego.x, ego.y, ego.heading, self.ego_params.length, self.ego_params.width),
-            (actors.x[1:], actors.y[1:], actors.heading[1:], actors.length[1:], actors.width[1:]),
-        ).any():
+        if _hits_vehicle(ego, actors):
             collision = "vehicle"
         else:
             hit = contacts.query_box(ex, ey, eh, EGO_LENGTH, EGO_WIDTH, EGO_HEIGHT)
             collision = "prop" if hit.prop_ids else ("curb" if hit.curb else "")
-        off_road = not bool(graph.is_on_road(np.array([[ex, ey]]))[0])
+        ln = int(lane[0])
+        in_lane = abs(float(lane_d[0])) <= 0.5 * graph.lane_width[ln] and 0.0 <= lane_s[0] <= graph.lane_length[ln]
+        off_road = not (in_lane or bool(graph.in_areas(np.array([[ex, ey]]))[0]))
 
         idx, progress, offset = state.route.project((ex, ey), state.route_index)
         a = float(ego.accel[0])
@@ -165,17 +170,28 @@ class Simulation:
         )
 
 
+def _hits_vehicle(ego: VehicleState, actors: Actors) -> bool:
+    """Oriented-box overlap of the ego with any traffic vehicle (SAT only for those close enough)."""
+    reach = 0.5 * (np.hypot(EGO_LENGTH, EGO_WIDTH) + np.hypot(actors.length[1:], actors.width[1:]))
+    near = np.flatnonzero(np.hypot(actors.x[1:] - ego.x[0], actors.y[1:] - ego.y[0]) <= reach) + 1
+    if near.size == 0:
+        return False
+    return bool(boxes_overlap(
+        (ego.x, ego.y, ego.heading, np.array([EGO_LENGTH]), np.array([EGO_WIDTH])),
+        (actors.x[near], actors.y[near], actors.heading[near], actors.length[near], actors.width[near]),
+    ).any())
+
+
 def _obstacles(scene: Scene, lane, lane_s, ego: VehicleState) -> Obstacles:
     """The ego and on-lane props as obstacles for traffic."""
     on = scene.prop_lane >= 0
-    props = scene.world.props
     return Obstacles(
         lane=np.concatenate([lane, scene.prop_lane[on]]),
-        lane2=np.full(1 + int(on.sum()), -1, dtype=np.int64),
+        lane2=np.full(1 + scene.obstacle_xy.shape[0], -1, dtype=np.int64),
         s=np.concatenate([lane_s, scene.prop_s[on]]),
-        speed=np.concatenate([ego.speed, np.zeros(int(on.sum()))]),
-        length=np.concatenate([[EGO_LENGTH], props.size[on, 0]]),
-        xy=np.concatenate([np.stack([ego.x, ego.y], axis=1), props.xy[on]]),
+        speed=np.concatenate([ego.speed, np.zeros(scene.obstacle_xy.shape[0])]),
+        length=np.concatenate([[EGO_LENGTH], scene.obstacle_size[:, 0]]),
+        xy=np.concatenate([[[ego.x[0], ego.y[0]]], scene.obstacle_xy]),
     )
 
 

@@ -5,39 +5,42 @@ from __future__ import annotations
 import numpy as np
 
 MAX_OBSTACLES = 32
-"""On-lane obstacles reported, nearest to the ego first."""
+"""On-lane obstacles reported (the first MAX_OBSTACLES of the world)."""
+ACTOR_FIELDS = ("x", "y", "heading", "speed", "length", "width", "height")
 
 
-def _pad(values: np.ndarray, n: int) -> np.ndarray:
-    out = np.zeros((n,) + values.shape[1:], dtype=values.dtype)
-    out[: min(len(values), n)] = values[:n]
-    return out
+def obstacles_table(scene) -> dict:
+    """On-lane obstacles padded to MAX_OBSTACLES; static for a scene, so built once (copied into each info)."""
+    n = min(scene.obstacle_xy.shape[0], MAX_OBSTACLES)
+    kinds = scene.world.props.kind[scene.prop_lane >= 0]
+    table = {"valid": np.zeros(MAX_OBSTACLES, bool), "kind": np.zeros(MAX_OBSTACLES, np.int8),
+             "xy": np.zeros((MAX_OBSTACLES, 2)), "heading": np.zeros(MAX_OBSTACLES),
+             "size": np.zeros((MAX_OBSTACLES, 3))}
+    table["valid"][:n] = True
+    table["kind"][:n] = kinds[:n]
+    table["xy"][:n] = scene.obstacle_xy[:n]
+    table["heading"][:n] = scene.obstacle_heading[:n]
+    table["size"][:n] = scene.obstacle_size[:n]
+    return table
 
 
-def vector_space(state, scene, max_actors: int) -> dict:
+def vector_space(state, obstacles: dict, max_actors: int) -> dict:
     """Actors (ego first; kind -1 = ego, else a traffic class index) padded to ``max_actors``,
-    on-lane obstacles padded to MAX_OBSTACLES, and the ego's route."""
+    the scene's on-lane obstacles, and the ego's route."""
     a = state.actors
     n = len(a.x)
-    actors = {
-        "valid": _pad(np.ones(n, bool), max_actors),
-        "kind": _pad(a.kind, max_actors), "x": _pad(a.x, max_actors), "y": _pad(a.y, max_actors),
-        "heading": _pad(a.heading, max_actors), "speed": _pad(a.speed, max_actors),
-        "length": _pad(a.length, max_actors), "width": _pad(a.width, max_actors),
-        "height": _pad(a.height, max_actors),
-        "lane": _pad(np.concatenate([[state.lane], state.traffic.lane]), max_actors),
-    }
-    props = scene.world.props
-    on = np.flatnonzero(scene.prop_lane >= 0)
-    on = on[np.argsort(np.hypot(props.xy[on, 0] - a.x[0], props.xy[on, 1] - a.y[0]), kind="stable")]
-    obstacles = {
-        "valid": _pad(np.ones(on.size, bool), MAX_OBSTACLES), "kind": _pad(props.kind[on], MAX_OBSTACLES),
-        "xy": _pad(props.xy[on], MAX_OBSTACLES), "heading": _pad(props.heading[on], MAX_OBSTACLES),
-        "size": _pad(props.size[on], MAX_OBSTACLES),
-    }
+    table = np.zeros((len(ACTOR_FIELDS), max_actors))
+    table[:, :n] = [getattr(a, f) for f in ACTOR_FIELDS]
+    actors = dict(zip(ACTOR_FIELDS, table))
+    actors["valid"] = np.arange(max_actors) < n
+    actors["kind"] = np.zeros(max_actors, np.int8)
+    actors["kind"][:n] = a.kind
+    actors["lane"] = np.full(max_actors, -1, np.int64)
+    actors["lane"][0] = state.lane
+    actors["lane"][1:n] = state.traffic.lane
     return {
         "actors": actors,
-        "obstacles": obstacles,
+        "obstacles": {k: v.copy() for k, v in obstacles.items()},
         "route": {"lanes": state.route.lanes, "goal_s": state.route.goal_s},
         "ego": {"steer": float(state.ego.steer[0]), "yaw_rate": float(state.ego.yaw_rate[0]),
                 "lateral_speed": float(state.ego.lateral_speed[0])},

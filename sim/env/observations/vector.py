@@ -1,6 +1,8 @@
 """``vector`` observation: ego kinematics, route ahead and nearest actors, all in the ego frame (SI units)."""
 from __future__ import annotations
 
+import math
+
 import gymnasium as gym
 import numpy as np
 
@@ -37,37 +39,39 @@ class VectorObservation(ObservationType):
         st, scene = frame.state, frame.scene
         ego = st.ego
         x, y, h = float(ego.x[0]), float(ego.y[0]), float(ego.heading[0])
-        c, s = np.cos(h), np.sin(h)
+        c, s = math.cos(h), math.sin(h)
         route = st.route
-        heading_error = np.angle(np.exp(1j * (h - route.heading[st.route_index])))
-        limit = scene.world.lanes.speed_limit[st.lane]
-        ego_part = [ego.speed[0], ego.lateral_speed[0], ego.yaw_rate[0], ego.steer[0], st.accel,
-                    st.route_offset_m, heading_error, limit]
+        heading_error = (h - float(route.heading[st.route_index]) + math.pi) % (2 * math.pi) - math.pi
+        out = np.zeros(self.size)
+        e = len(EGO_FEATURES)
+        out[:e] = (ego.speed[0], ego.lateral_speed[0], ego.yaw_rate[0], ego.steer[0], st.accel,
+                   st.route_offset_m, heading_error, scene.world.lanes.speed_limit[st.lane])
         pts, _ = route.sample(st.progress_m + self.ahead)
         dx, dy = pts[:, 0] - x, pts[:, 1] - y
-        route_part = np.stack([c * dx + s * dy, -s * dx + c * dy], axis=1).ravel()
+        out[e : e + 2 * self.k : 2] = c * dx + s * dy
+        out[e + 1 : e + 2 * self.k : 2] = -s * dx + c * dy
 
         a = st.actors
-        props = scene.world.props
-        on = scene.prop_lane >= 0
-        ox = np.concatenate([a.x[1:], props.xy[on, 0]])
-        oy = np.concatenate([a.y[1:], props.xy[on, 1]])
-        oh = np.concatenate([a.heading[1:], props.heading[on]])
-        ov = np.concatenate([a.speed[1:], np.zeros(int(on.sum()))])
-        ol = np.concatenate([a.length[1:], props.size[on, 0]])
-        ow = np.concatenate([a.width[1:], props.size[on, 1]])
+        ox = np.concatenate([a.x[1:], scene.obstacle_xy[:, 0]])
+        oy = np.concatenate([a.y[1:], scene.obstacle_xy[:, 1]])
         dx, dy = ox - x, oy - y
         dist = np.hypot(dx, dy)
         order = np.argsort(dist, kind="stable")[: self.n]
         order = order[dist[order] <= self.config.vector.actor_range_m]
-        rows = np.zeros((self.n, len(ACTOR_FEATURES)))
+        rows = out[e + 2 * self.k :].reshape(self.n, len(ACTOR_FEATURES))
         m = order.size
         if m:
-            dh = oh[order] - h
-            vx = ov[order] * np.cos(oh[order]) - ego.speed[0] * c
-            vy = ov[order] * np.sin(oh[order]) - ego.speed[0] * s
-            rows[:m] = np.stack([
-                np.ones(m), c * dx[order] + s * dy[order], -s * dx[order] + c * dy[order], np.cos(dh), np.sin(dh),
-                c * vx + s * vy, -s * vx + c * vy, ol[order], ow[order],
-            ], axis=1)
-        return np.concatenate([ego_part, route_part, rows.ravel()]).astype(np.float32)
+            oh = np.concatenate([a.heading[1:], scene.obstacle_heading])[order]
+            ov = np.concatenate([a.speed[1:], np.zeros(scene.obstacle_xy.shape[0])])[order]
+            vx = ov * np.cos(oh) - ego.speed[0] * c
+            vy = ov * np.sin(oh) - ego.speed[0] * s
+            rows[:m, 0] = 1.0
+            rows[:m, 1] = c * dx[order] + s * dy[order]
+            rows[:m, 2] = -s * dx[order] + c * dy[order]
+            rows[:m, 3] = np.cos(oh - h)
+            rows[:m, 4] = np.sin(oh - h)
+            rows[:m, 5] = c * vx + s * vy
+            rows[:m, 6] = -s * vx + c * vy
+            rows[:m, 7] = np.concatenate([a.length[1:], scene.obstacle_size[:, 0]])[order]
+            rows[:m, 8] = np.concatenate([a.width[1:], scene.obstacle_size[:, 1]])[order]
+        return out.astype(np.float32)
