@@ -12,7 +12,7 @@ from sim.physics import ContactWorld, VehicleParams, VehicleState, get_model
 from sim.physics.collision import boxes_overlap
 from sim.traffic import Obstacles, TrafficState, spawn_traffic, step_traffic, traffic_poses
 from sim.traffic.lane_map import LaneMap
-from sim.world import World, generate_world
+from sim.world import PROP_KINDS, World, generate_world
 
 EGO_LENGTH = 4.7
 EGO_WIDTH = 1.85
@@ -88,7 +88,8 @@ def build_scene(world: World) -> Scene:
 def contact_world(world: World) -> ContactWorld:
     """A pybullet contact world holding the props and curbs of ``world``."""
     p = world.props
-    return ContactWorld(p.xy, p.heading, p.size, world.curbs)
+    round_kinds = [PROP_KINDS.index(k) for k in ("tree", "pole", "cone")]
+    return ContactWorld(p.xy, p.heading, p.size, world.curbs, props_round=np.isin(p.kind, round_kinds))
 
 
 class Simulation:

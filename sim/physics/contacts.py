@@ -3,6 +3,11 @@
 Only collision queries use pybullet; no rigid-body stepping (see NOTES.md). Props are static
 boxes (or upright cylinders), curbs are static triangle meshes grouped by square tiles so the
 broadphase skips far-away curbs. Everything stands on the ground plane z = 0.
+
+Building is lazy: the constructor only sorts props and curb segments into tiles (numpy); a tile's
+pybullet bodies are created the first time a query (``query_box`` or ``raycast``) could touch
+it. Queries are local to the ego, so most tiles of a world are never built. pybullet clients are
+recycled through a small pool (``resetSimulation`` ~0.5 ms instead of ``connect`` ~13 ms).
 """
 
 from __future__ import annotations
@@ -13,10 +18,15 @@ from dataclasses import dataclass
 import numpy as np
 import pybullet
 
-CURB_TILE = 64.0
-"""Side of the square tiles (m) that group curb segments into one mesh body each."""
+CURB_TILE = 32.0
+"""Side of the square tiles (m) that group props and curb segments; a tile is built on first use."""
 _MAX_SEGMENTS_PER_MESH = 8192  # 8 vertices each; pybullet refuses meshes near 2**17 vertices
 _RAY_BATCH = 8192  # pybullet 3.2.7 silently drops rays past 16383 in one rayTestBatch
+_TILE_PAD = 0.05  # m added around a tile's content box before testing it against a query
+_COLLINEAR_SIN = 1e-10  # curb points whose turn |sin| is below this (and dot > 0) are merged away
+_MAX_SEGMENT_M = 0.25 * CURB_TILE  # longer curb segments (after merging) are split into equal pieces
+_MAX_IDLE_CLIENTS = 8
+_IDLE_CLIENTS: list[int] = []  # connected DIRECT clients after resetSimulation, ready for reuse
 # Triangles of one curb segment (vertices: 0-3 bottom, 4-7 top; 0,1 left side, 2,3 right side,
 # 0,3 at the segment start); the bottom face lies on the road and is left out.
 _SEGMENT_TRIANGLES = np.array([
@@ -50,6 +60,27 @@ def _yaw_quaternion(heading: float) -> tuple[float, float, float, float]:
     return (0.0, 0.0, math.sin(0.5 * heading), math.cos(0.5 * heading))
 
 
+def _acquire_client() -> int:
+    """A DIRECT client holding nothing: an idle pooled one, else a new connection."""
+    while _IDLE_CLIENTS:
+        client = _IDLE_CLIENTS.pop()
+        if pybullet.isConnected(physicsClientId=client):
+            return client
+    return pybullet.connect(pybullet.DIRECT)
+
+
+def _release_client(client: int) -> None:
+    """Empty ``client`` and keep it for reuse, or disconnect it when the pool is full."""
+    if len(_IDLE_CLIENTS) < _MAX_IDLE_CLIENTS:
+        try:
+            pybullet.resetSimulation(physicsClientId=client)
+        except pybullet.error:
+            return
+        _IDLE_CLIENTS.append(client)
+    else:
+        pybullet.disconnect(physicsClientId=client)
+
+
 class ContactWorld:
     """Static props and curbs in one pybullet DIRECT client; close it with :meth:`close`.
 
@@ -62,6 +93,9 @@ class ContactWorld:
         curb_height: curb height above the road, m.
         curb_width: curb width across the polyline, m.
         props_round: optional (P,) bool, True for round props.
+
+    Bodies are created per tile (``CURB_TILE`` m square) on the first query that may touch the
+    tile; results are the same as if everything had been built up front.
     """
 
     def __init__(self, props_xy, props_heading, props_size, curbs, curb_height: float = 0.15,
@@ -86,34 +120,133 @@ class ContactWorld:
             raise ValueError(f"curb_width must be a finite number > 0 m, got {curb_width}")
 
         self.n_props = n_props
-        self._client = pybullet.connect(pybullet.DIRECT)
+        self._props_xy, self._props_heading, self._props_size = props_xy, props_heading, props_size
+        self._props_round = props_round
+        self._curb_height = float(curb_height)
         self._query_shapes: dict[tuple[float, float, float], int] = {}
-        kinds = []  # per body id: prop index, or n_props for a curb
-        for i in range(n_props):
-            length, width, height = props_size[i]
-            if props_round[i]:
+        self._kind = np.full(0, -1, dtype=np.int64)  # per body id: prop index, or n_props for a curb
+        self._segments = _curb_segments(curbs, curb_width)  # (S, 4, 2) footprint corners
+        self._plan_tiles()
+        self._client = _acquire_client()
+
+    # ------------------------------------------------------------------ lazy tiles
+    def _plan_tiles(self) -> None:
+        """Sort props (by centre) and curb segments (by midpoint) into tiles; record each tile's
+        content box and the largest overhang of any content beyond its tile."""
+        seg = self._segments
+        prop_radius = 0.5 * np.hypot(self._props_size[:, 0], self._props_size[:, 1])
+        centre = np.concatenate([seg.mean(axis=1), self._props_xy])
+        lo = np.concatenate([seg.min(axis=1), self._props_xy - prop_radius[:, None]])
+        hi = np.concatenate([seg.max(axis=1), self._props_xy + prop_radius[:, None]])
+        n_seg = len(seg)
+        self._tiles: list[tuple[np.ndarray, np.ndarray]] = []  # (segment ids, prop ids) per tile
+        self._tile_box = np.zeros((0, 4))
+        self._pending: dict[tuple[int, int], int] = {}  # cell -> tile index, tiles not built yet
+        self._margin = 0.0
+        if len(centre) == 0:
+            return
+        cell = np.floor(centre / CURB_TILE).astype(np.int64)
+        cell_lo = cell.min(axis=0)
+        span = int(cell[:, 1].max() - cell_lo[1]) + 1
+        key = (cell[:, 0] - cell_lo[0]) * span + (cell[:, 1] - cell_lo[1])
+        order = np.argsort(key, kind="stable")
+        first = np.flatnonzero(np.concatenate([[True], key[order][1:] != key[order][:-1]]))
+        box_lo = np.minimum.reduceat(lo[order], first) - _TILE_PAD
+        box_hi = np.maximum.reduceat(hi[order], first) + _TILE_PAD
+        self._tile_box = np.concatenate([box_lo, box_hi], axis=1)
+        tile_cell = cell[order[first]]
+        over = np.maximum(tile_cell * CURB_TILE - box_lo, box_hi - (tile_cell + 1) * CURB_TILE)
+        self._margin = float(max(over.max(), 0.0))
+        for t, group in enumerate(np.split(order, first[1:])):
+            self._tiles.append((group[group < n_seg], group[group >= n_seg] - n_seg))
+            self._pending[(int(tile_cell[t, 0]), int(tile_cell[t, 1]))] = t
+
+    def _ensure_box(self, xmin: float, ymin: float, xmax: float, ymax: float) -> None:
+        """Build every pending tile whose content box meets [xmin, xmax] x [ymin, ymax]."""
+        pending = self._pending
+        if not pending:
+            return
+        m = self._margin
+        ix0, ix1 = math.floor((xmin - m) / CURB_TILE), math.floor((xmax + m) / CURB_TILE)
+        iy0, iy1 = math.floor((ymin - m) / CURB_TILE), math.floor((ymax + m) / CURB_TILE)
+        if (ix1 - ix0 + 1) * (iy1 - iy0 + 1) <= len(pending):
+            cells = [(ix, iy) for ix in range(ix0, ix1 + 1) for iy in range(iy0, iy1 + 1) if (ix, iy) in pending]
+        else:
+            cells = list(pending)
+        for c in cells:
+            bx0, by0, bx1, by1 = self._tile_box[pending[c]]
+            if bx0 <= xmax and xmin <= bx1 and by0 <= ymax and ymin <= by1:
+                self._build_tile(pending.pop(c))
+
+    def _ensure_rays(self, origins: np.ndarray, ends: np.ndarray) -> None:
+        """Build every pending tile whose content box a ray's ground projection crosses."""
+        if not self._pending or len(origins) == 0:
+            return
+        lo = np.minimum(origins[:, :2], ends[:, :2])
+        hi = np.maximum(origins[:, :2], ends[:, :2])
+        cells = list(self._pending)
+        idx = np.fromiter((self._pending[c] for c in cells), np.int64, len(cells))
+        box = self._tile_box[idx]
+        near = ((box[:, 0] <= hi[:, 0].max()) & (lo[:, 0].min() <= box[:, 2])
+                & (box[:, 1] <= hi[:, 1].max()) & (lo[:, 1].min() <= box[:, 3]))
+        if not near.any():
+            return
+        cells = [c for c, n in zip(cells, near) if n]
+        box = box[near]
+        hit = np.zeros(len(cells), dtype=bool)
+        d = ends[:, :2] - origins[:, :2]
+        for start in range(0, len(origins), _RAY_BATCH):  # slab test, (rays, tiles)
+            o, dd = origins[start:start + _RAY_BATCH, :2, None], d[start:start + _RAY_BATCH, :, None]
+            t_in = np.zeros((len(o), len(cells)))
+            t_out = np.ones((len(o), len(cells)))
+            for axis in (0, 1):
+                b_lo, b_hi = box[None, :, axis], box[None, :, axis + 2]
+                flat = dd[:, axis] == 0.0
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    t1 = (b_lo - o[:, axis]) / dd[:, axis]
+                    t2 = (b_hi - o[:, axis]) / dd[:, axis]
+                inside = (b_lo <= o[:, axis]) & (o[:, axis] <= b_hi)
+                t_in = np.maximum(t_in, np.where(flat, np.where(inside, 0.0, np.inf), np.minimum(t1, t2)))
+                t_out = np.minimum(t_out, np.where(flat, np.where(inside, 1.0, -np.inf), np.maximum(t1, t2)))
+            hit |= (t_in <= t_out).any(axis=0)
+        for c, h in zip(cells, hit):
+            if h:
+                self._build_tile(self._pending.pop(c))
+
+    def _build_tile(self, t: int) -> None:
+        client = self._client_id()
+        seg_ids, prop_ids = self._tiles[t]
+        bodies, kinds = [], []
+        for i in prop_ids:
+            length, width, height = self._props_size[i]
+            if self._props_round[i]:
                 shape = pybullet.createCollisionShape(pybullet.GEOM_CYLINDER, radius=0.5 * length,
-                                                      height=height, physicsClientId=self._client)
+                                                      height=height, physicsClientId=client)
             else:
                 shape = pybullet.createCollisionShape(
                     pybullet.GEOM_BOX, halfExtents=[0.5 * length, 0.5 * width, 0.5 * height],
-                    physicsClientId=self._client)
-            body = pybullet.createMultiBody(
-                0.0, shape, basePosition=[props_xy[i, 0], props_xy[i, 1], 0.5 * height],
-                baseOrientation=_yaw_quaternion(props_heading[i]), physicsClientId=self._client)
-            kinds.append((body, i))
-        for vertices, triangles in _curb_meshes(curbs, curb_height, curb_width):
+                    physicsClientId=client)
+            x, y = self._props_xy[i]
+            bodies.append(pybullet.createMultiBody(
+                0.0, shape, basePosition=[x, y, 0.5 * height],
+                baseOrientation=_yaw_quaternion(self._props_heading[i]), physicsClientId=client))
+            kinds.append(int(i))
+        for start in range(0, len(seg_ids), _MAX_SEGMENTS_PER_MESH):
+            vertices, indices = _curb_mesh(self._segments[seg_ids[start:start + _MAX_SEGMENTS_PER_MESH]],
+                                           self._curb_height)
             shape = pybullet.createCollisionShape(
-                pybullet.GEOM_MESH, vertices=vertices.tolist(), indices=triangles.ravel().tolist(),
-                flags=pybullet.GEOM_FORCE_CONCAVE_TRIMESH, physicsClientId=self._client)
+                pybullet.GEOM_MESH, vertices=vertices, indices=indices,
+                flags=pybullet.GEOM_FORCE_CONCAVE_TRIMESH, physicsClientId=client)
             if shape < 0:
                 raise RuntimeError("pybullet refused a curb mesh")
-            body = pybullet.createMultiBody(0.0, shape, physicsClientId=self._client)
-            kinds.append((body, n_props))
-        self._kind = np.full(max((b for b, _ in kinds), default=-1) + 1, -1, dtype=np.int64)
-        for body, kind in kinds:
-            self._kind[body] = kind
+            bodies.append(pybullet.createMultiBody(0.0, shape, physicsClientId=client))
+            kinds.append(self.n_props)
+        top = max(bodies, default=-1) + 1
+        if top > len(self._kind):
+            self._kind = np.concatenate([self._kind, np.full(top - len(self._kind), -1, dtype=np.int64)])
+        self._kind[bodies] = kinds
 
+    # ------------------------------------------------------------------ queries
     def _client_id(self) -> int:
         if self._client is None:
             raise RuntimeError("ContactWorld is closed")
@@ -136,6 +269,7 @@ class ContactWorld:
         c, s = abs(math.cos(heading)), abs(math.sin(heading))
         half_x = 0.5 * (length * c + width * s)
         half_y = 0.5 * (length * s + width * c)
+        self._ensure_box(x - half_x, y - half_y, x + half_x, y + half_y)
         near = pybullet.getOverlappingObjects([x - half_x, y - half_y, 0.0], [x + half_x, y + half_y, height],
                                               physicsClientId=client)
         if not near:
@@ -171,6 +305,7 @@ class ContactWorld:
         client = self._client_id()
         origins = _array("origins", origins, (-1, 3))
         ends = _array("ends", ends, (origins.shape[0], 3))
+        self._ensure_rays(origins, ends)
         m = origins.shape[0]
         fraction = np.ones(m)
         body = np.full(m, -1, dtype=np.int64)
@@ -189,10 +324,10 @@ class ContactWorld:
         return fraction, hit_kind
 
     def close(self) -> None:
-        """Disconnect the pybullet client; safe to call more than once."""
+        """Release the pybullet client (emptied and pooled for reuse); safe to call more than once."""
         if self._client is not None:
-            pybullet.disconnect(physicsClientId=self._client)
-            self._client = None
+            client, self._client = self._client, None
+            _release_client(client)
 
     def __enter__(self) -> ContactWorld:
         return self
@@ -204,32 +339,55 @@ class ContactWorld:
         if getattr(self, "_client", None) is not None and pybullet is not None:
             try:
                 self.close()
-            except pybullet.error:
+            except (pybullet.error, TypeError, AttributeError):
                 pass
 
 
-def _curb_meshes(curbs: list[np.ndarray], height: float, width: float):
-    """Yield (vertices (V, 3), triangles (T, 3)) meshes of curb segments, one or more per tile."""
-    segments = [np.stack([c[:-1], c[1:]], axis=1) for c in curbs]
-    if not segments:
-        return
-    segments = np.concatenate(segments)  # (S, 2 ends, 2)
-    direction = segments[:, 1] - segments[:, 0]
+def _curb_segments(curbs: list[np.ndarray], width: float) -> np.ndarray:
+    """(S, 4, 2) footprint corners of the curb segments (left start, left end, right end, right
+    start). Zero-length segments are dropped, runs of collinear segments (turn |sin| below
+    _COLLINEAR_SIN) are merged and segments longer than _MAX_SEGMENT_M split into equal pieces;
+    the solid they cover is unchanged (only faces inside it go)."""
+    if not curbs:
+        return np.zeros((0, 4, 2))
+    pts = np.concatenate(curbs)
+    line = np.repeat(np.arange(len(curbs)), [len(c) for c in curbs])
+    same = line[1:] == line[:-1]  # point i+1 continues the polyline of point i
+    keep = np.concatenate([[True], ~same | np.any(pts[1:] != pts[:-1], axis=1)])
+    pts, line = pts[keep], line[keep]
+    same = line[1:] == line[:-1]
+    d = np.diff(pts, axis=0)
+    d /= np.where(same, np.hypot(d[:, 0], d[:, 1]), 1.0)[:, None]
+    cross = d[:-1, 0] * d[1:, 1] - d[:-1, 1] * d[1:, 0]
+    dot = np.einsum("ij,ij->i", d[:-1], d[1:])
+    interior = same[:-1] & same[1:]
+    straight_on = interior & (np.abs(cross) < _COLLINEAR_SIN) & (dot > 0)
+    keep = np.concatenate([[True], ~straight_on, [True]])
+    pts, line = pts[keep], line[keep]
+    first = np.flatnonzero(line[1:] == line[:-1])  # segment k runs from pts[first[k]] to pts[first[k] + 1]
+    a, b = pts[first], pts[first + 1]
+    # Split long segments so no segment sticks far out of the tile its midpoint lies in.
+    step = b - a
+    pieces = np.ceil(np.hypot(step[:, 0], step[:, 1]) / _MAX_SEGMENT_M).astype(np.int64)
+    if (pieces > 1).any():
+        seg = np.repeat(np.arange(len(step)), pieces)
+        k = np.arange(len(seg)) - np.repeat(np.cumsum(pieces) - pieces, pieces)
+        a0, st, n = a[seg], step[seg], pieces[seg][:, None]
+        a, b = a0 + st * (k[:, None] / n), np.where(k[:, None] + 1 == n, b[seg], a0 + st * ((k[:, None] + 1) / n))
+    direction = b - a
     seg_length = np.hypot(direction[:, 0], direction[:, 1])
-    segments, direction, seg_length = segments[seg_length > 0], direction[seg_length > 0], seg_length[seg_length > 0]
     normal = np.stack([-direction[:, 1], direction[:, 0]], axis=1) * (0.5 * width / seg_length)[:, None]
-    a, b = segments[:, 0], segments[:, 1]
-    corners = np.stack([a + normal, b + normal, b - normal, a - normal], axis=1)  # (S, 4, 2)
-    vertices = np.concatenate([
-        np.concatenate([corners, np.zeros(corners.shape[:2] + (1,))], axis=2),
-        np.concatenate([corners, np.full(corners.shape[:2] + (1,), height)], axis=2),
-    ], axis=1)  # (S, 8, 3)
-    tile = np.floor(0.5 * (a + b) / CURB_TILE).astype(np.int64)
-    _, tile_id = np.unique(tile, axis=0, return_inverse=True)
-    order = np.argsort(tile_id.ravel(), kind="stable")
-    bounds = np.flatnonzero(np.diff(tile_id.ravel()[order])) + 1
-    for group in np.split(order, bounds):
-        for start in range(0, len(group), _MAX_SEGMENTS_PER_MESH):
-            chunk = group[start:start + _MAX_SEGMENTS_PER_MESH]
-            triangles = (_SEGMENT_TRIANGLES[None] + 8 * np.arange(len(chunk))[:, None, None]).reshape(-1, 3)
-            yield vertices[chunk].reshape(-1, 3), triangles
+    return np.stack([a + normal, b + normal, b - normal, a - normal], axis=1)
+
+
+def _curb_mesh(corners: np.ndarray, height: float) -> tuple[list, list]:
+    """Vertices (flat list of [x, y, z]) and triangle indices (flat list) of curb segments
+    with footprint ``corners`` (S, 4, 2) and the given height."""
+    n = len(corners)
+    vertices = np.empty((n, 8, 3))
+    vertices[:, :4, :2] = corners
+    vertices[:, 4:, :2] = corners
+    vertices[:, :4, 2] = 0.0
+    vertices[:, 4:, 2] = height
+    triangles = _SEGMENT_TRIANGLES[None] + 8 * np.arange(n)[:, None, None]
+    return vertices.reshape(-1, 3).tolist(), triangles.ravel().tolist()

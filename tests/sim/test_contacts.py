@@ -89,3 +89,55 @@ def test_bad_inputs_raise_naming_the_input():
         ContactWorld(np.zeros((0, 2)), np.zeros(0), np.zeros((0, 3)), curbs=[np.zeros((1, 2))])
     with pytest.raises(ValueError, match="props_xy must be finite"):
         ContactWorld([[np.nan, 0.0]], [0.0], [[1.0, 1.0, 1.0]], curbs=[])
+
+
+def _generated_world_args(seed=0):
+    from sim.world import WorldSpec, generate_world
+    w = generate_world(WorldSpec(road_length_m=800.0), np.random.default_rng(seed))
+    return w, (w.props.xy, w.props.heading, w.props.size, w.curbs)
+
+
+def test_lazy_tiles_give_the_same_answers_as_a_full_build():
+    # Tiles are built on first use; a world with every tile built up front must answer alike.
+    w, args = _generated_world_args()
+    lo, hi = np.array(w.bounds[:2]), np.array(w.bounds[2:])
+    with ContactWorld(*args) as lazy, ContactWorld(*args) as full:
+        assert lazy._pending and not lazy._kind.size  # nothing built by the constructor
+        full.query_box(*(0.5 * (lo + hi)), 0.0, *(hi - lo + 10.0))
+        assert not full._pending
+        rng = np.random.default_rng(1)
+        curb_pts = np.concatenate(w.curbs)
+        pts = np.concatenate([curb_pts[rng.integers(len(curb_pts), size=150)], w.props.xy])
+        pts = pts + rng.normal(0.0, 1.5, pts.shape)
+        for x, y in pts:
+            h, length, width = rng.uniform(-3, 3), rng.uniform(1, 6), rng.uniform(1, 2.5)
+            assert lazy.query_box(x, y, h, length, width) == full.query_box(x, y, h, length, width)
+        assert lazy._pending  # far tiles stay unbuilt
+        # Long rays from one spot reach tiles no box query has touched.
+        origins = np.tile([*pts[0], 0.5], (200, 1))
+        angle = np.linspace(0, 2 * np.pi, 200, endpoint=False)
+        ends = origins + 300.0 * np.column_stack([np.cos(angle), np.sin(angle), np.zeros(200)])
+        fl, kl = lazy.raycast(origins, ends)
+        ff, kf = full.raycast(origins, ends)
+        np.testing.assert_array_equal(kl, kf)
+        np.testing.assert_allclose(fl, ff, atol=1e-9)
+
+
+def test_ray_into_untouched_tile_hits_its_curb():
+    # Regression: with lazy tiles a ray must build the far tiles it crosses before casting.
+    with ContactWorld(np.zeros((0, 2)), np.zeros(0), np.zeros((0, 3)),
+                      curbs=[np.array([[500.0, -50.0], [500.0, 50.0]])]) as w:
+        fraction, kind = w.raycast(np.array([[0.0, 0.0, 0.1]]), np.array([[1000.0, 0.0, 0.1]]))
+        assert kind[0] == 0
+        np.testing.assert_allclose(fraction[0], 499.85 / 1000.0, atol=1e-6)
+
+
+def test_closed_world_leaves_nothing_behind_for_the_next():
+    # Clients are pooled and reused after close; the next world must start empty.
+    with ContactWorld([[0.0, 0.0]], [0.0], [[2.0, 2.0, 1.0]], curbs=[np.array([[-9.0, 3.0], [9.0, 3.0]])]) as w:
+        assert w.query_box(0.0, 0.0, 0.0, **CAR) == ContactResult((0,), False)
+        assert w.query_box(0.0, 3.0, 0.0, **CAR).curb
+    with ContactWorld(np.zeros((0, 2)), np.zeros(0), np.zeros((0, 3)), curbs=[]) as w2:
+        assert w2.query_box(0.0, 0.0, 0.0, **CAR) == ContactResult((), False)
+        assert w2.query_box(0.0, 3.0, 0.0, **CAR) == ContactResult((), False)
+        assert w2.raycast(np.array([[-5.0, 0.0, 0.5]]), np.array([[5.0, 0.0, 0.5]]))[1][0] == -1
