@@ -49,7 +49,7 @@ class DriveEnv(gym.Env):
         if scene is not self.scene:
             self._close_contacts()
             self.scene = scene
-            self.raster = WorldRaster(scene.world)
+            self.raster = WorldRaster(scene.world) if self.config.obs_mode == "bev" else None
             self.obstacles = obstacles_table(scene)
             self.contacts = contact_world(scene.world)
         self.state = self.sim.reset(scene, self.np_random)
@@ -87,6 +87,8 @@ class DriveEnv(gym.Env):
     def render(self):
         if self.render_mode != "rgb_array" or self.state is None:
             return None
+        if self.raster is None:
+            self.raster = WorldRaster(self.scene.world)
         return render_topdown(self._frame(), self.config.render_size, self.config.render_m_per_px)
 
     def _close_contacts(self):

@@ -6,8 +6,10 @@ from scipy.spatial import cKDTree
 
 SPAWN_STRIDE = 8
 """Every this many centerline points is a candidate spawn spot (4 m apart at 0.5 m spacing)."""
-CONFLICT_DISTANCE_M = 2.0
-"""Two junction connectors conflict when their centerlines come this close (and they start apart)."""
+CONFLICT_DISTANCE_M = 2.8
+"""Two connectors of one junction conflict when their centerlines come this close, m: two vehicles of the
+widest class (2.55 m) side by side on parallel centerlines farther apart than this do not touch. Connectors
+that share their start (diverging) or their end (merging) conflict too."""
 
 
 class LaneMap:
@@ -27,6 +29,16 @@ class LaneMap:
         self.in_junction = np.array([lane.junction_id >= 0 for lane in lg.lanes], dtype=bool)
         self.conflict = np.zeros((n, n), dtype=bool)
         self._fill_conflicts(world)
+        # Packed tables for the compiled kernels (see sim.traffic.kernels).
+        self.lf = np.ascontiguousarray(np.stack([self.length, self.width, self.speed_limit], axis=1), dtype=np.float64)
+        self.li = np.ascontiguousarray(np.concatenate(
+            [lg.succ, self.n_succ[:, None], lg.left[:, None], lg.right[:, None], self.in_junction[:, None]], axis=1),
+            dtype=np.int64)
+        self.points = np.ascontiguousarray(lg.points, dtype=np.float64)
+        self.point_s = np.ascontiguousarray(lg.point_s, dtype=np.float64)
+        self.point_heading = np.ascontiguousarray(lg.point_heading, dtype=np.float64)
+        self.lane_start = np.ascontiguousarray(lg.lane_start, dtype=np.int64)
+        self.lane_npts = np.ascontiguousarray(lg.lane_npts, dtype=np.int64)
         self.spawnable = ~self.in_junction & (self.length > 20.0)
         pts = self.spawnable[lg.point_lane]
         self.spawn_points = np.flatnonzero(pts)[::SPAWN_STRIDE]
@@ -39,10 +51,7 @@ class LaneMap:
             if ids.size < 2:
                 continue
             trees = [cKDTree(lg.lanes[i].centerline) for i in ids]
-            starts = np.array([lg.lanes[i].centerline[0] for i in ids])
             for a in range(len(ids)):
                 for b in range(a + 1, len(ids)):
-                    if np.hypot(*(starts[a] - starts[b])) < 0.5:
-                        continue
                     if trees[a].sparse_distance_matrix(trees[b], CONFLICT_DISTANCE_M).nnz:
                         self.conflict[ids[a], ids[b]] = self.conflict[ids[b], ids[a]] = True
