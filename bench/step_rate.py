@@ -38,6 +38,8 @@ class Args:
     """untimed steps before timing"""
     num_traffic: int = 20
     bev_size: int = 128
+    num_worlds: int = 10
+    """worlds cycled through, each built once (MetaDrive's run cycles through 10 cached scenarios)"""
     seed: int = 0
     peer_steps: int = 3000
     """timed MetaDrive steps (passed to peer_rates.py --steps)"""
@@ -62,12 +64,13 @@ def parse_args() -> Args:
 
 def bench_roadloop(obs_mode: str, steps: int, args: Args) -> dict:
     """Steps/s of roadloop/Drive-v0 over `steps` steps after warm-up, resets included."""
-    kwargs = dict(obs_mode=obs_mode, num_traffic=args.num_traffic)
+    kwargs = dict(obs_mode=obs_mode, num_traffic=args.num_traffic, num_worlds=args.num_worlds)
     if obs_mode == "bev":
         kwargs["bev_size"] = args.bev_size
     env = gym.make("roadloop/Drive-v0", **kwargs)
-    env.action_space.seed(args.seed)
-    actions = [env.action_space.sample() for _ in range(args.warmup + steps)]  # fixed sequence
+    # the peers' policy: zero steer, half throttle, small seeded noise so episodes differ
+    rng = np.random.default_rng(args.seed)
+    actions = (np.array([0.0, 0.5]) + rng.normal(0.0, 0.02, (args.warmup + steps, 2))).astype(np.float32)
 
     episodes = 0
     env.reset(seed=args.seed)

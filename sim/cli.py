@@ -57,7 +57,7 @@ def _world(args) -> int:
     import cv2
 
     from sim.world import WorldSpec, generate_world
-    from sim.world.map_image import world_map
+    from sim.env.topdown import world_map
 
     world = generate_world(WorldSpec(road_length_m=args.length), np.random.default_rng(args.seed))
     cv2.imwrite(args.out, world_map(world, args.m_per_px)[:, :, ::-1])

@@ -98,7 +98,10 @@ class DriveConfig:
     dynamics: str = "kinematic"
     """Ego vehicle model: one of DYNAMICS."""
     world_seed: int | None = None
-    """Fixed world for every episode when set; otherwise each reset draws a new world."""
+    """Seed of the fixed world (or first world of the pool, see num_worlds); None: a new world every reset."""
+    num_worlds: int | None = None
+    """When set, each reset picks one of this many worlds (seeds world_seed or 0 onwards), each generated
+    once and cached: faster resets at the cost of world variety (at most 1000)."""
     world: WorldSpec = field(default_factory=WorldSpec)
     traffic: TrafficSpec = field(default_factory=TrafficSpec)
     vector: VectorObsConfig = field(default_factory=VectorObsConfig)
@@ -126,6 +129,8 @@ class DriveConfig:
             )
         if self.world_seed is not None and not (isinstance(self.world_seed, int) and self.world_seed >= 0):
             raise ValueError(f"DriveConfig.world_seed: expected None or an int >= 0, got {self.world_seed!r}")
+        if self.num_worlds is not None and not (isinstance(self.num_worlds, int) and 1 <= self.num_worlds <= 1000):
+            raise ValueError(f"DriveConfig.num_worlds: expected None or an int in 1..1000, got {self.num_worlds!r}")
         if not (isinstance(self.render_size, int) and 32 <= self.render_size <= 4096):
             raise ValueError(f"DriveConfig.render_size: expected an int in 32..4096 px, got {self.render_size!r}")
         for name, cls in _NESTED.items():

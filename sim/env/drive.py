@@ -6,7 +6,6 @@ import numpy as np
 
 from sim.env.config import DriveConfig
 from sim.env.observations import Frame, make_observation
-from sim.env.raster import WorldRaster
 from sim.env.reward import metrics, reward, terminated
 from sim.env.simulation import Simulation, contact_world
 from sim.env.topdown import render_topdown
@@ -36,10 +35,10 @@ class DriveEnv(gym.Env):
         self.obs_type = make_observation(self.config.obs_mode, self.config)
         self.observation_space = self.obs_type.space()
         self.action_space = gym.spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32)
-        self.scene = self.raster = self.obstacles = self.contacts = self.state = None
+        self.scene = self.obstacles = self.contacts = self.state = None
 
     def _frame(self) -> Frame:
-        return Frame(self.state, self.scene, self.raster)
+        return Frame(self.state, self.scene)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
@@ -49,7 +48,6 @@ class DriveEnv(gym.Env):
         if scene is not self.scene:
             self._close_contacts()
             self.scene = scene
-            self.raster = WorldRaster(scene.world) if self.config.obs_mode == "bev" else None
             self.obstacles = obstacles_table(scene)
             self.contacts = contact_world(scene.world)
         self.state = self.sim.reset(scene, self.np_random)
@@ -87,8 +85,6 @@ class DriveEnv(gym.Env):
     def render(self):
         if self.render_mode != "rgb_array" or self.state is None:
             return None
-        if self.raster is None:
-            self.raster = WorldRaster(self.scene.world)
         return render_topdown(self._frame(), self.config.render_size, self.config.render_m_per_px)
 
     def _close_contacts(self):

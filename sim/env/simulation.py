@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 from sim.env.config import DriveConfig
+from sim.env.raster import WorldRaster
 from sim.env.route import Route
 from sim.physics import ContactWorld, VehicleParams, VehicleState, get_model
 from sim.physics.collision import boxes_overlap
@@ -73,6 +75,11 @@ class Scene:
     obstacle_heading: np.ndarray
     obstacle_size: np.ndarray
 
+    @cached_property
+    def raster(self) -> WorldRaster:
+        """The world prepared for BEV and top-down drawing, built on first use."""
+        return WorldRaster(self.world)
+
 
 def build_scene(world: World) -> Scene:
     """Precompute the tables traffic and queries need for ``world``."""
@@ -99,16 +106,18 @@ class Simulation:
         self.config = config
         self.model = get_model(config.dynamics)
         self.ego_params = VehicleParams.car(1, length=EGO_LENGTH, width=EGO_WIDTH)
-        self._fixed_scene: Scene | None = None
+        self._scenes: dict[int, Scene] = {}
 
     def new_scene(self, rng: np.random.Generator) -> Scene:
-        """The scene of the next episode: the fixed world when ``world_seed`` is set, else a new one."""
-        if self.config.world_seed is None:
-            return build_scene(generate_world(self.config.world, rng))
-        if self._fixed_scene is None:
-            world_rng = np.random.default_rng(self.config.world_seed)
-            self._fixed_scene = build_scene(generate_world(self.config.world, world_rng))
-        return self._fixed_scene
+        """The scene of the next episode: a new world drawn with ``rng``, or, when ``world_seed`` or
+        ``num_worlds`` is set, a cached world of seed ``(world_seed or 0) + rng.integers(num_worlds)``."""
+        cfg = self.config
+        if cfg.world_seed is None and cfg.num_worlds is None:
+            return build_scene(generate_world(cfg.world, rng))
+        seed = (cfg.world_seed or 0) + (int(rng.integers(cfg.num_worlds)) if cfg.num_worlds else 0)
+        if seed not in self._scenes:
+            self._scenes[seed] = build_scene(generate_world(cfg.world, np.random.default_rng(seed)))
+        return self._scenes[seed]
 
     def reset(self, scene: Scene, rng: np.random.Generator) -> SimState:
         cfg = self.config

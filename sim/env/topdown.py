@@ -1,10 +1,10 @@
-"""Top-down colour image for ``render_mode="rgb_array"``: road, lane lines, props, actors, route."""
+"""Top-down colour images: the ego view of ``render_mode="rgb_array"`` and whole-world maps."""
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
-from sim.env.raster import SHIFT, View, boxes_px, polyline_px
+from sim.env.raster import SHIFT, View, WorldRaster, boxes_px, polyline_px
 
 GRASS = (70, 110, 55)
 ASPHALT = (80, 80, 84)
@@ -16,7 +16,7 @@ PROP_COLOURS = np.array([[35, 90, 35], [150, 150, 150], [255, 120, 0], [110, 110
 
 def render_topdown(frame, size: int, m_per_px: float) -> np.ndarray:
     """(size, size, 3) uint8 RGB image centred ahead of the ego, forward up."""
-    st, raster = frame.state, frame.raster
+    st, raster = frame.state, frame.scene.raster
     a = st.actors
     view = View(float(a.x[0]), float(a.y[0]), float(a.heading[0]), size, size, m_per_px, 0.65)
     m = view.affine()
@@ -41,4 +41,23 @@ def render_topdown(frame, size: int, m_per_px: float) -> np.ndarray:
         cv2.polylines(img, [poly], True, (20, 20, 20), 1, cv2.LINE_AA, SHIFT)
     text = f"t={st.t:5.1f}s  v={float(st.ego.speed[0]):4.1f} m/s  progress={st.progress_m:5.0f} m"
     cv2.putText(img, text, (8, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
+    return img
+
+
+def world_map(world, m_per_px: float = 0.5, margin_m: float = 20.0) -> np.ndarray:
+    """(H, W, 3) uint8 RGB map of ``world`` at ``m_per_px``."""
+    xmin, ymin, xmax, ymax = world.bounds
+    w = int(np.ceil((xmax - xmin + 2 * margin_m) / m_per_px))
+    h = int(np.ceil((ymax - ymin + 2 * margin_m) / m_per_px))
+    # a view looking "north" (heading pi/2) centred on the bounds with the ego row at the middle
+    view = View(0.5 * (xmin + xmax), 0.5 * (ymin + ymax), np.pi / 2, h, w, m_per_px, 0.5)
+    raster = WorldRaster(world)
+    m = view.affine()
+    img = np.empty((h, w, 3), np.uint8)
+    img[:] = GRASS
+    img[raster.drivable_mask(view, m) > 0] = ASPHALT
+    img[raster.lines_mask(view, m) > 0] = LINE
+    polys, kinds = raster.props_in_view(view, m)
+    for poly, kind in zip(polys, kinds):
+        cv2.fillPoly(img, [poly], tuple(int(c) for c in PROP_COLOURS[kind]), cv2.LINE_AA, SHIFT)
     return img

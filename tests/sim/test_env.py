@@ -184,3 +184,18 @@ def test_render_rgb_array():
     assert img.shape == (512, 512, 3) and img.dtype == np.uint8
     centre = img[int(0.65 * 512) - 3 : int(0.65 * 512) + 3, 253:259]
     assert (centre[..., 0] > 150).all() and (centre[..., 1] < 100).all()
+
+
+def test_world_pool_reuses_worlds_deterministically():
+    env = gym.make("roadloop/Drive-v0", num_worlds=2, num_traffic=2, world={"road_length_m": 600.0}).unwrapped
+    scenes = set()
+    for seed in range(6):
+        env.reset(seed=seed)
+        scenes.add(id(env.scene))
+    assert len(scenes) == 2
+    other = gym.make("roadloop/Drive-v0", num_worlds=2, num_traffic=2, world={"road_length_m": 600.0}).unwrapped
+    a, _ = env.reset(seed=11)
+    b, _ = other.reset(seed=11)
+    assert np.array_equal(a, b)
+    with pytest.raises(ValueError, match="num_worlds"):
+        gym.make("roadloop/Drive-v0", num_worlds=0)

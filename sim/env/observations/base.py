@@ -11,11 +11,10 @@ _REGISTRY: dict[str, type["ObservationType"]] = {}
 
 @dataclass(frozen=True)
 class Frame:
-    """What an observation may look at: the state and the static scene (with its raster)."""
+    """What an observation may look at: the state and the static scene (``scene.raster`` for drawing)."""
 
     state: object  # sim.env.simulation.SimState
     scene: object  # sim.env.simulation.Scene
-    raster: object  # sim.env.raster.WorldRaster
 
 
 class ObservationType:

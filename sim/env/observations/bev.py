@@ -25,7 +25,7 @@ class BevObservation(ObservationType):
 
     def observe(self, frame: Frame) -> np.ndarray:
         b = self.config.bev
-        st, raster = frame.state, frame.raster
+        st, raster = frame.state, frame.scene.raster
         a = st.actors
         view = View(float(a.x[0]), float(a.y[0]), float(a.heading[0]), b.size, b.size, b.m_per_px, b.ego_row)
         m = view.affine()
