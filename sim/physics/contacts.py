@@ -1,7 +1,7 @@
 """Contacts of actor boxes with static props and curbs, and ray queries, through pybullet (DIRECT).
 
 Only collision queries use pybullet; no rigid-body stepping (see NOTES.md). Props are static
-boxes (or upright cylinders), curbs are static triangle meshes grouped by square tiles so the
+boxes (or upright cylinders), curbs are static compound shapes of boxes grouped by square tiles so the
 broadphase skips far-away curbs. Everything stands on the ground plane z = 0.
 
 Building is lazy: the constructor only sorts props and curb segments into tiles (numpy); a tile's
@@ -20,23 +20,13 @@ import pybullet
 
 CURB_TILE = 32.0
 """Side of the square tiles (m) that group props and curb segments; a tile is built on first use."""
-_MAX_SEGMENTS_PER_MESH = 8192  # 8 vertices each; pybullet refuses meshes near 2**17 vertices
+_MAX_SEGMENTS_PER_SHAPE = 64  # curb boxes per compound shape
 _RAY_BATCH = 8192  # pybullet 3.2.7 silently drops rays past 16383 in one rayTestBatch
 _TILE_PAD = 0.05  # m added around a tile's content box before testing it against a query
 _COLLINEAR_SIN = 1e-10  # curb points whose turn |sin| is below this (and dot > 0) are merged away
 _MAX_SEGMENT_M = 0.25 * CURB_TILE  # longer curb segments (after merging) are split into equal pieces
 _MAX_IDLE_CLIENTS = 8
 _IDLE_CLIENTS: list[int] = []  # connected DIRECT clients after resetSimulation, ready for reuse
-# Triangles of one curb segment (vertices: 0-3 bottom, 4-7 top; 0,1 left side, 2,3 right side,
-# 0,3 at the segment start); the bottom face lies on the road and is left out.
-_SEGMENT_TRIANGLES = np.array([
-    [4, 5, 6], [4, 6, 7],  # top
-    [0, 1, 5], [0, 5, 4],  # left side
-    [3, 7, 6], [3, 6, 2],  # right side
-    [0, 4, 7], [0, 7, 3],  # start cap
-    [1, 2, 6], [1, 6, 5],  # end cap
-])
-
 
 @dataclass(frozen=True)
 class ContactResult:
@@ -231,14 +221,14 @@ class ContactWorld:
                 0.0, shape, basePosition=[x, y, 0.5 * height],
                 baseOrientation=_yaw_quaternion(self._props_heading[i]), physicsClientId=client))
             kinds.append(int(i))
-        for start in range(0, len(seg_ids), _MAX_SEGMENTS_PER_MESH):
-            vertices, indices = _curb_mesh(self._segments[seg_ids[start:start + _MAX_SEGMENTS_PER_MESH]],
-                                           self._curb_height)
-            shape = pybullet.createCollisionShape(
-                pybullet.GEOM_MESH, vertices=vertices, indices=indices,
-                flags=pybullet.GEOM_FORCE_CONCAVE_TRIMESH, physicsClientId=client)
+        for start in range(0, len(seg_ids), _MAX_SEGMENTS_PER_SHAPE):
+            half, position, orientation = _curb_boxes(self._segments[seg_ids[start:start + _MAX_SEGMENTS_PER_SHAPE]],
+                                                      self._curb_height)
+            shape = pybullet.createCollisionShapeArray(
+                [pybullet.GEOM_BOX] * len(half), halfExtents=half, collisionFramePositions=position,
+                collisionFrameOrientations=orientation, physicsClientId=client)
             if shape < 0:
-                raise RuntimeError("pybullet refused a curb mesh")
+                raise RuntimeError("pybullet refused a curb shape")
             bodies.append(pybullet.createMultiBody(0.0, shape, physicsClientId=client))
             kinds.append(self.n_props)
         top = max(bodies, default=-1) + 1
@@ -380,14 +370,17 @@ def _curb_segments(curbs: list[np.ndarray], width: float) -> np.ndarray:
     return np.stack([a + normal, b + normal, b - normal, a - normal], axis=1)
 
 
-def _curb_mesh(corners: np.ndarray, height: float) -> tuple[list, list]:
-    """Vertices (flat list of [x, y, z]) and triangle indices (flat list) of curb segments
-    with footprint ``corners`` (S, 4, 2) and the given height."""
-    n = len(corners)
-    vertices = np.empty((n, 8, 3))
-    vertices[:, :4, :2] = corners
-    vertices[:, 4:, :2] = corners
-    vertices[:, :4, 2] = 0.0
-    vertices[:, 4:, 2] = height
-    triangles = _SEGMENT_TRIANGLES[None] + 8 * np.arange(n)[:, None, None]
-    return vertices.reshape(-1, 3).tolist(), triangles.ravel().tolist()
+def _curb_boxes(corners: np.ndarray, height: float) -> tuple[list, list, list]:
+    """Half extents, centres and yaw quaternions (lists of [x, y, z(, w)]) of boxes with footprint
+    ``corners`` (S, 4, 2; left start, left end, right end, right start) and the given height.
+
+    Boxes in one compound shape, not a triangle mesh: pybullet never frees triangle meshes
+    (not on resetSimulation, not on disconnect), which leaked ~8 MB per world."""
+    along = corners[:, 1] - corners[:, 0]
+    across = corners[:, 0] - corners[:, 3]
+    half = np.stack([0.5 * np.hypot(along[:, 0], along[:, 1]), 0.5 * np.hypot(across[:, 0], across[:, 1]),
+                     np.full(len(corners), 0.5 * height)], axis=1)
+    centre = np.concatenate([corners.mean(axis=1), np.full((len(corners), 1), 0.5 * height)], axis=1)
+    yaw = np.arctan2(along[:, 1], along[:, 0])
+    quat = np.stack([np.zeros_like(yaw), np.zeros_like(yaw), np.sin(0.5 * yaw), np.cos(0.5 * yaw)], axis=1)
+    return half.tolist(), centre.tolist(), quat.tolist()

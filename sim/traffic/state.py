@@ -18,6 +18,7 @@ class TrafficState:
     """
 
     lane: np.ndarray  # int64 lane id
+    prev_lane: np.ndarray  # int64 lane the vehicle came from (its rear may still be there), -1 unknown
     path: np.ndarray  # (N, PATH_LEN) int64 lane ids, -1 past a dead end
     s: np.ndarray  # m along the lane
     d: np.ndarray  # m lateral offset from the lane centre

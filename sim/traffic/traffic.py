@@ -88,7 +88,7 @@ def spawn_traffic(lmap: LaneMap, spec: TrafficSpec, rng: np.random.Generator, eg
     speed_factor = u(spec.desired_speed_factor)
     max_accel = u(spec.max_accel_mps2) * ACCEL_SCALE[kind]
     state = TrafficState(
-        lane=lane, path=_fill_path(lmap, lane, rng), s=s, d=np.zeros(n), d_rate=np.zeros(n),
+        lane=lane, prev_lane=np.full(n, -1, np.int64), path=_fill_path(lmap, lane, rng), s=s, d=np.zeros(n), d_rate=np.zeros(n),
         speed=speed_factor * lmap.speed_limit[lane] * u((0.5, 1.0)), accel=np.zeros(n),
         lc_from=np.full(n, -1, np.int64), lc_cooldown=np.zeros(n), kind=kind, length=length, width=width,
         height=height, colour=colour, speed_factor=speed_factor, time_headway=u(spec.time_headway_s),
@@ -99,7 +99,8 @@ def spawn_traffic(lmap: LaneMap, spec: TrafficSpec, rng: np.random.Generator, eg
     ego_lane, ego_s, _ = lmap.graph.locate(ego_xy)
     ego = Obstacles(lane=ego_lane.astype(np.int64), lane2=np.full(1, -1, np.int64), s=ego_s.astype(float),
                     speed=np.zeros(1), length=np.array([float(ego_length)]), xy=ego_xy)
-    return _cap_speeds(lmap, state, ego, np.ones(n, bool))
+    speed, _ = _check_spawns(lmap, state, ego, np.ones(n, bool))
+    return _evolve(state, speed=speed)
 
 
 def _evolve(st: TrafficState, **changes) -> TrafficState:
@@ -110,17 +111,17 @@ def _evolve(st: TrafficState, **changes) -> TrafficState:
     return new
 
 
-def _cap_speeds(lmap: LaneMap, st: TrafficState, obs: Obstacles, fresh: np.ndarray) -> TrafficState:
-    """Slow the ``fresh`` (just placed) vehicles so each can stop comfortably behind whatever is ahead."""
-    speed = K.spawn_speed_cap(lmap.lf, lmap.li, lmap.conflict, st.lane, st.path, st.s, st.speed, st.length,
-                              st.comfort_decel, obs.lane, obs.lane2, obs.s, obs.speed, obs.length, fresh)
-    return _evolve(st, speed=speed)
+def _check_spawns(lmap: LaneMap, st: TrafficState, obs: Obstacles, fresh: np.ndarray):
+    """Speeds with the ``fresh`` (just placed) vehicles slowed so each can stop comfortably behind whatever is
+    ahead, and (N,) bool: False where a vehicle behind a fresh one could not stop comfortably."""
+    return K.spawn_check(lmap.lf, lmap.li, st.lane, st.path, st.s, st.speed, st.length, st.comfort_decel,
+                         obs.lane, obs.lane2, obs.s, obs.speed, obs.length, fresh)
 
 
 def traffic_poses(lmap: LaneMap, state: TrafficState):
     """World poses of traffic vehicles: (x (N,), y (N,), heading (N,)), m and rad."""
     return K.poses_kernel(lmap.points, lmap.point_s, lmap.point_heading, lmap.lane_start, lmap.lane_npts, lmap.lf,
-                          state.lane, state.s, state.d, state.d_rate, state.speed)
+                          state.lane, state.s, state.d, state.d_rate, state.speed, state.length)
 
 
 def step_traffic(lmap: LaneMap, st: TrafficState, obs: Obstacles, dt: float, rng: np.random.Generator,
@@ -136,12 +137,12 @@ def step_traffic(lmap: LaneMap, st: TrafficState, obs: Obstacles, dt: float, rng
     if n == 0:
         return st
     u = rng.random((n, 3))
-    lane, path, s, d, d_rate, speed, accel, lc_from, cooldown = K.step_kernel(
-        lmap.lf, lmap.li, lmap.conflict, st.lane, st.path, st.s, st.d, st.d_rate, st.speed, st.accel,
+    lane, prev_lane, path, s, d, d_rate, speed, accel, lc_from, cooldown = K.step_kernel(
+        lmap.lf, lmap.li, lmap.conflict, lmap.conflict_long, st.lane, st.prev_lane, st.path, st.s, st.d, st.d_rate, st.speed, st.accel,
         st.lc_from, st.lc_cooldown, st.length, st.width, st.speed_factor, st.time_headway, st.min_gap,
         st.max_accel, st.comfort_decel, st.politeness, obs.lane, obs.lane2, obs.s, obs.speed, obs.length,
         float(dt), step_index % DECIDE_EVERY == 0, u)
-    st = _evolve(st, lane=lane, path=path, s=s, d=d, d_rate=d_rate, speed=speed, accel=accel, lc_from=lc_from,
+    st = _evolve(st, lane=lane, prev_lane=prev_lane, path=path, s=s, d=d, d_rate=d_rate, speed=speed, accel=accel, lc_from=lc_from,
                  lc_cooldown=cooldown)
     if step_index % RECYCLE_EVERY == RECYCLE_EVERY - 1:
         st = _recycle(lmap, st, rng, np.asarray(ego_xy, float), obs, spec)
@@ -174,8 +175,23 @@ def _recycle(lmap, st, rng, ego_xy, obs, spec):
     path[gone] = _fill_path(lmap, lane, rng)
     speed = st.speed.copy()
     speed[gone] = st.speed_factor[gone] * lmap.speed_limit[lane] * 0.8
+    new["prev_lane"] = st.prev_lane.copy()
+    new["prev_lane"][gone] = -1
     fresh = np.zeros(st.n, bool)
     fresh[gone] = True
-    return _cap_speeds(lmap, _evolve(st, path=path, speed=speed, **new), obs, fresh)
+    moved = _evolve(st, path=path, speed=speed, **new)
+    speed, ok = _check_spawns(lmap, moved, obs, fresh)
+    if ok[gone].all():
+        return _evolve(moved, speed=speed)
+    # A respawn that would cut in front of a vehicle unable to stop is dropped; it is retried next time.
+    gone = gone[ok[gone]]
+    if gone.size == 0:
+        return st
+    final = {}
+    for name in ("lane", "prev_lane", "path", "s", "d", "d_rate", "accel", "lc_from", "lc_cooldown", "speed"):
+        arr = getattr(st, name).copy()
+        arr[gone] = (speed if name == "speed" else getattr(moved, name))[gone]
+        final[name] = arr
+    return _evolve(st, **final)
 
 

@@ -141,3 +141,29 @@ def test_closed_world_leaves_nothing_behind_for_the_next():
         assert w2.query_box(0.0, 0.0, 0.0, **CAR) == ContactResult((), False)
         assert w2.query_box(0.0, 3.0, 0.0, **CAR) == ContactResult((), False)
         assert w2.raycast(np.array([[-5.0, 0.0, 0.5]]), np.array([[5.0, 0.0, 0.5]]))[1][0] == -1
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) / 1024 for line in f if line.startswith("VmRSS:"))
+
+
+def test_rebuilding_worlds_does_not_leak_memory():
+    """Regression: curbs as pybullet triangle meshes were never freed (~8 MB per world, soak +20%)."""
+    from sim.world import WorldSpec, generate_world
+
+    world = generate_world(WorldSpec(), np.random.default_rng(0))
+    p = world.props
+
+    def build_all():
+        cw = ContactWorld(p.xy, p.heading, p.size, world.curbs)
+        cw.raycast(np.array([[-1e4, -1e4, 0.05]]), np.array([[1e4, 1e4, 0.05]]))
+        cw._ensure_box(-1e5, -1e5, 1e5, 1e5)
+        cw.close()
+
+    for _ in range(5):
+        build_all()
+    before = _rss_mb()
+    for _ in range(30):
+        build_all()
+    assert _rss_mb() - before < 40.0

@@ -1,0 +1,261 @@
+"""sim.traffic: IDM against hand-computed values, behaviour on a hand-built straight road (stopping for an
+obstacle, MOBIL overtaking), speed limits, sampling, determinism, and no collisions on generated worlds."""
+from functools import lru_cache
+
+import numpy as np
+import pytest
+
+from sim.env.route import Route
+from sim.physics.collision import pairwise_overlap
+from sim.traffic import Obstacles, TrafficSpec, TrafficState, spawn_traffic, step_traffic, traffic_poses
+from sim.traffic import kernels as K
+from sim.traffic.idm import idm_accel
+from sim.traffic.lane_map import LaneMap
+from sim.traffic.traffic import _fill_path
+from sim.traffic.vehicle_classes import CLASS_NAMES, HEIGHT, LENGTH, WIDTH
+from sim.world import Lane, LaneGraph, World, WorldSpec, generate_world
+from sim.world.world import Props, SurfaceParams
+
+DT = 0.1
+SPEC = TrafficSpec()
+
+
+# ------------------------------------------------------------------------------------------ helpers
+def straight_world(n_lanes=2, length=1500.0, width=3.5, limit=20.0) -> World:
+    """A straight one-way road along +x; lane 0 is the leftmost (y = 0), lane i is i widths to its right."""
+    x = np.arange(0.0, length + 1e-9, 0.5)
+    lanes = []
+    for i in range(n_lanes):
+        line = np.stack([x, np.full_like(x, -i * width)], axis=1)
+        lanes.append(Lane(i, 0, -1, line, x.copy(), np.zeros_like(x), np.zeros_like(x), width, limit,
+                          "solid" if i == 0 else "dashed", "solid" if i == n_lanes - 1 else "dashed", (), (),
+                          i - 1 if i > 0 else -1, i + 1 if i + 1 < n_lanes else -1))
+    props = Props(np.zeros(0, np.int8), np.zeros((0, 2)), np.zeros(0), np.zeros((0, 3)), np.zeros(0, bool))
+    return World(WorldSpec(), LaneGraph(lanes), [], [], props, SurfaceParams(0.0, 0.0, 0.0, 0), [],
+                 (0.0, -n_lanes * width, length, width))
+
+
+def make_state(lmap, lane, s, speed, factor=1.0, length=4.5, width=1.8, rng=None) -> TrafficState:
+    """Hand-placed vehicles with fixed driver parameters (T 1.5 s, s0 2 m, a 1.5, b 2, politeness 0.3)."""
+    lane = np.asarray(lane, np.int64)
+    n = lane.size
+    full = lambda v: np.broadcast_to(np.asarray(v, float), (n,)).copy()  # noqa: E731
+    rng = rng or np.random.default_rng(0)
+    return TrafficState(
+        lane=lane, prev_lane=np.full(n, -1, np.int64), path=_fill_path(lmap, lane, rng), s=full(s),
+        d=np.zeros(n), d_rate=np.zeros(n), speed=full(speed), accel=np.zeros(n), lc_from=np.full(n, -1, np.int64),
+        lc_cooldown=np.zeros(n), kind=np.zeros(n, np.int8), length=full(length), width=full(width),
+        height=np.full(n, 1.5), colour=np.zeros((n, 3), np.uint8), speed_factor=full(factor),
+        time_headway=np.full(n, 1.5), min_gap=np.full(n, 2.0), max_accel=np.full(n, 1.5),
+        comfort_decel=np.full(n, 2.0), politeness=np.full(n, 0.3),
+    )
+
+
+def obstacles(lane=(), s=(), speed=(), length=(), xy=None) -> Obstacles:
+    m = len(lane)
+    return Obstacles(np.asarray(lane, np.int64), np.full(m, -1, np.int64), np.asarray(s, float),
+                     np.asarray(speed, float), np.asarray(length, float),
+                     np.zeros((m, 2)) if xy is None else np.asarray(xy, float))
+
+
+NO_OBSTACLES = obstacles()
+
+
+def overlaps(lmap, st) -> np.ndarray:
+    x, y, h = traffic_poses(lmap, st)
+    return pairwise_overlap(x, y, h, st.length, st.width, np.ones(st.n, bool))
+
+
+def run_straight(lmap, st, steps, obs=NO_OBSTACLES, check=None):
+    rng = np.random.default_rng(1)
+    for k in range(steps):
+        st = step_traffic(lmap, st, obs, DT, rng, (0.0, 0.0), TrafficSpec(recycle_radius_m=1e4 - 1,
+                                                                          spawn_radius_m=(0.0, 1000.0)), k)
+        if check is not None:
+            check(st)
+    return st
+
+
+# ------------------------------------------------------------------------------------------ IDM
+def test_idm_free_road_acceleration():
+    # a * (1 - (v/v0)^4) with no leader: 1.5 * (1 - 0.5^4) = 1.40625
+    args = (10.0, 20.0, np.inf, 0.0, 1.5, 2.0, 1.5, 2.0)
+    assert idm_accel(*args) == pytest.approx(1.40625)
+    assert K._idm(*args) == pytest.approx(1.40625)
+
+
+def test_idm_zero_acceleration_at_equilibrium_gap():
+    v, v0, t_head, s0, a, b = 10.0, 20.0, 1.5, 2.0, 1.5, 2.0
+    gap = (s0 + v * t_head) / np.sqrt(1.0 - (v / v0) ** 4)  # 17 / sqrt(0.9375) = 17.557 m
+    assert gap == pytest.approx(17.5574, abs=1e-3)
+    assert idm_accel(v, v0, gap, 0.0, t_head, s0, a, b) == pytest.approx(0.0, abs=1e-12)
+    assert K._idm(v, v0, gap, 0.0, t_head, s0, a, b) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_idm_brakes_hard_behind_stopped_leader():
+    # v 15, leader stopped 30 m ahead: s* = 2 + 15*1.5 + 15*15/(2*sqrt(3)) = 89.45 m
+    s_star = 2.0 + 22.5 + 225.0 / (2.0 * np.sqrt(3.0))
+    expected = 1.5 * (1.0 - (15.0 / 20.0) ** 4 - (s_star / 30.0) ** 2)
+    assert idm_accel(15.0, 20.0, 30.0, 15.0, 1.5, 2.0, 1.5, 2.0) == pytest.approx(expected)
+    assert K._idm(15.0, 20.0, 30.0, 15.0, 1.5, 2.0, 1.5, 2.0) == pytest.approx(expected)
+    assert expected < -2.0  # harder than the comfortable deceleration
+
+
+# ------------------------------------------------------------------------------------------ hand-built road
+def test_follower_stops_behind_parked_car_without_overlap():
+    lmap = LaneMap(straight_world(n_lanes=1))
+    st = make_state(lmap, [0], [50.0], [15.0])
+    parked = obstacles([0], [250.0], [0.0], [4.6], [[250.0, 0.0]])
+    front_gap = []
+
+    def check(s):
+        front_gap.append(250.0 - 2.3 - (s.s[0] + 2.25))
+
+    st = run_straight(lmap, st, 400, parked, check)
+    assert st.speed[0] < 0.05
+    assert min(front_gap) > 0.5  # never touched the parked car
+    assert front_gap[-1] < 2.0 + 1.0  # and stopped about the IDM standstill gap (2 m) behind it
+
+
+def test_follower_keeps_equilibrium_gap_behind_slow_leader():
+    lmap = LaneMap(straight_world(n_lanes=1))
+    st = make_state(lmap, [0, 0], [100.0, 20.0], [10.0, 10.0], factor=[0.5, 1.0])  # leader at 10 m/s
+    st = run_straight(lmap, st, 600)
+    gap = st.s[0] - st.s[1] - 4.5
+    assert st.speed[1] == pytest.approx(10.0, abs=0.1)
+    assert gap == pytest.approx((2.0 + 10.0 * 1.5) / np.sqrt(1.0 - 0.5**4), abs=0.5)
+
+
+def test_faster_car_overtakes_slow_one_with_a_safe_lane_change():
+    lmap = LaneMap(straight_world(n_lanes=2))
+    # slow truck-like car on the right lane, a fast car behind it, and a car on the left lane that first
+    # blocks the change
+    st = make_state(lmap, [1, 1, 0], [120.0, 60.0, 50.0], [8.0, 18.0, 15.0], factor=[0.4, 1.0, 0.8])
+    lanes_of_fast = []
+
+    def check(s):
+        assert not overlaps(lmap, s).any()
+        lanes_of_fast.append(int(s.lane[1]))
+
+    st = run_straight(lmap, st, 400, check=check)
+    assert 0 in lanes_of_fast  # it changed to the left lane
+    assert st.s[1] > st.s[0] + 10.0  # and passed the slow car
+
+
+def test_mobil_waits_for_a_gap_next_to_it():
+    lmap = LaneMap(straight_world(n_lanes=2))
+    # a car alongside on the left lane makes the change unsafe at first
+    st = make_state(lmap, [1, 1, 0], [100.0, 75.0, 73.0], [8.0, 12.0, 12.0], factor=[0.4, 1.0, 0.65])
+    st = run_straight(lmap, st, 5)
+    assert st.lane[1] == 1
+
+
+def test_speeds_stay_within_limit_times_driver_factor():
+    for seed in range(4):
+        rng = np.random.default_rng(seed)
+        world = generate_world(WorldSpec(), rng)
+        lmap = LaneMap(world)
+        st = spawn_traffic(lmap, SPEC, rng, world.lanes.points[0])
+        ego_xy = world.lanes.points[0]
+        for k in range(300):
+            st = step_traffic(lmap, st, NO_OBSTACLES, DT, rng, ego_xy, SPEC, k)
+            limit = st.speed_factor * lmap.speed_limit[st.lane]
+            assert np.all(st.speed <= limit + 0.5), (seed, k)
+
+
+# ------------------------------------------------------------------------------------------ sampling
+def test_sizes_classes_and_styles_vary_per_vehicle():
+    world = generate_world(WorldSpec(road_length_m=3000.0), np.random.default_rng(3))
+    lmap = LaneMap(world)
+    spec = TrafficSpec(count=40, spawn_radius_m=(10.0, 800.0), recycle_radius_m=900.0)
+    st = spawn_traffic(lmap, spec, np.random.default_rng(0), world.lanes.points[0])
+    assert st.n == 40
+    assert len(np.unique(st.kind)) >= 3
+    for name in ("length", "width", "height", "speed_factor", "time_headway", "min_gap", "comfort_decel", "politeness"):
+        assert np.unique(getattr(st, name)).size == st.n, name
+    k = st.kind
+    assert np.all((LENGTH[k, 0] <= st.length) & (st.length <= LENGTH[k, 1]))
+    assert np.all((WIDTH[k, 0] <= st.width) & (st.width <= WIDTH[k, 1]))
+    assert np.all((HEIGHT[k, 0] <= st.height) & (st.height <= HEIGHT[k, 1]))
+    lo, hi = spec.desired_speed_factor
+    assert np.all((lo <= st.speed_factor) & (st.speed_factor <= hi))
+    assert len(CLASS_NAMES) == LENGTH.shape[0]
+
+
+def test_count_is_the_density_parameter():
+    world = generate_world(WorldSpec(road_length_m=3000.0), np.random.default_rng(3))
+    lmap = LaneMap(world)
+    for count in (0, 5, 30):
+        spec = TrafficSpec(count=count, spawn_radius_m=(10.0, 800.0), recycle_radius_m=900.0)
+        st = spawn_traffic(lmap, spec, np.random.default_rng(0), world.lanes.points[0])
+        assert st.n == count
+    # count is an upper bound: only free spots within the spawn radius are used
+    st = spawn_traffic(lmap, TrafficSpec(count=500), np.random.default_rng(0), world.lanes.points[0])
+    assert 0 < st.n < 500
+
+
+# ------------------------------------------------------------------------------------------ generated worlds
+@lru_cache(maxsize=None)
+def _scene(seed):
+    rng = np.random.default_rng(seed)
+    world = generate_world(WorldSpec(), rng)
+    lanes = world.sample_route(rng, 700.0)
+    return world, LaneMap(world), Route.from_lanes(world.lanes, lanes, 700.0), rng.bit_generator.state
+
+
+def simulate(seed, steps, count=20, ego_speed=8.0, on_step=None):
+    """Traffic around an ego obstacle driving its route at constant speed; returns the final state."""
+    world, lmap, route, rng_state = _scene(seed)
+    rng = np.random.default_rng()
+    rng.bit_generator.state = rng_state
+    spec = TrafficSpec(count=count)
+    (xy,), _ = route.sample(np.array([5.0]))
+    st = spawn_traffic(lmap, spec, rng, xy, 4.7)
+    ego_s = 5.0
+    for k in range(steps):
+        ego_s += ego_speed * DT
+        (xy,), (h,) = route.sample(np.array([ego_s]))
+        lane, lane_s, _ = world.lanes.locate(xy[None], np.array([h]))
+        obs = obstacles(lane, lane_s, [ego_speed], [4.7], xy[None])
+        st = step_traffic(lmap, st, obs, DT, rng, (xy[0], xy[1]), spec, k)
+        if on_step is not None:
+            on_step(lmap, st)
+    return st
+
+
+def test_same_seed_gives_identical_traffic():
+    a = simulate(7, 200).arrays()
+    b = simulate(7, 200).arrays()
+    assert a.keys() == b.keys()
+    for name in a:
+        assert a[name].dtype == b[name].dtype and np.array_equal(a[name], b[name]), name
+
+
+def test_no_collisions_among_traffic_on_generated_worlds():
+    # Regressions, each a cause of overlapping traffic found by this test:
+    # - junctions: a vehicle farther than its comfortable stopping distance counted as committed, so fast
+    #   vehicles never yielded and two "committed" vehicles entered crossing connectors together;
+    # - connectors sharing a start (diverging) or an end (merging) were not conflicts, and a vehicle whose
+    #   rear was still in a connector (or whose front already was) did not occupy it;
+    # - a stopped vehicle spawned at the stop line counted as committed;
+    # - long vehicles swing out on tight turns and U-turn loops end beside their own start (conflict_long);
+    # - a lane changer still half in its old lane ignored the vehicle ahead there;
+    # - recycling placed vehicles right in front of fast followers or at junction entries;
+    # - vehicles entered tight connectors at road speed (no anticipation of lower speed limits).
+    hits = []
+
+    def check(lmap, st):
+        if overlaps(lmap, st).any():
+            hits.append(1)
+
+    for seed in range(20):
+        simulate(seed, 600, on_step=check)
+    assert not hits
+
+
+def test_dense_traffic_keeps_moving():
+    speeds = []
+    for seed in (100, 101):
+        simulate(seed, 900, count=60, on_step=lambda lmap, st: speeds.append(st.speed.mean()))
+    late = np.asarray(speeds).reshape(2, -1)[:, 450:]
+    assert late.mean(axis=1).min() > 2.0  # m/s: no permanent gridlock at junctions
