@@ -1,6 +1,8 @@
 """``roadloop/Drive-v0``: drive a route through a procedurally generated world with traffic."""
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import gymnasium as gym
 import numpy as np
 
@@ -10,6 +12,8 @@ from sim.env.reward import metrics, reward, terminated
 from sim.env.simulation import Simulation, contact_world
 from sim.env.topdown import render_topdown
 from sim.env.vector_space import obstacles_table, vector_space
+
+MAX_CACHED_CONTACT_WORLDS = 16
 
 
 class DriveEnv(gym.Env):
@@ -36,6 +40,9 @@ class DriveEnv(gym.Env):
         self.observation_space = self.obs_type.space()
         self.action_space = gym.spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32)
         self.scene = self.obstacles = self.contacts = self.state = None
+        self._contacts: OrderedDict[int, tuple] = OrderedDict()
+        """Contact worlds of recent scenes (id -> (scene, ContactWorld)); more than one only with a world pool."""
+        self._max_contacts = min(self.config.num_worlds or 1, MAX_CACHED_CONTACT_WORLDS)
 
     def _frame(self) -> Frame:
         return Frame(self.state, self.scene)
@@ -46,10 +53,9 @@ class DriveEnv(gym.Env):
             raise ValueError(f"roadloop/Drive-v0: reset options are not supported, got {sorted(options)}")
         scene = self.sim.new_scene(self.np_random)
         if scene is not self.scene:
-            self._close_contacts()
             self.scene = scene
             self.obstacles = obstacles_table(scene)
-            self.contacts = contact_world(scene.world)
+            self.contacts = self._contact_world(scene)
         self.state = self.sim.reset(scene, self.np_random)
         info = self._info()
         info["action_mapping"] = self.action_mapping()
@@ -87,10 +93,22 @@ class DriveEnv(gym.Env):
             return None
         return render_topdown(self._frame(), self.config.render_size, self.config.render_m_per_px)
 
+    def _contact_world(self, scene):
+        """The scene's contact world, kept (with the tiles already built) for the last few scenes."""
+        key = id(scene)
+        if key in self._contacts:
+            self._contacts.move_to_end(key)
+        else:
+            self._contacts[key] = (scene, contact_world(scene.world))
+            while len(self._contacts) > self._max_contacts:
+                self._contacts.popitem(last=False)[1][1].close()
+        return self._contacts[key][1]
+
     def _close_contacts(self):
-        if self.contacts is not None:
-            self.contacts.close()
-            self.contacts = None
+        for _, contacts in self._contacts.values():
+            contacts.close()
+        self._contacts.clear()
+        self.contacts = None
 
     def close(self):
         self._close_contacts()
@@ -99,9 +117,10 @@ class DriveEnv(gym.Env):
     def __getstate__(self):
         state = self.__dict__.copy()
         state["contacts"] = None
+        state["_contacts"] = OrderedDict()
         return state
 
     def __setstate__(self, state):
         self.__dict__.update(state)
         if self.scene is not None:
-            self.contacts = contact_world(self.scene.world)
+            self.contacts = self._contact_world(self.scene)

@@ -1,6 +1,7 @@
 """The ego's route: a polyline through a sequence of lanes, and progress along it."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,34 +14,44 @@ SEARCH_AHEAD = 80
 @dataclass(frozen=True, eq=False)
 class Route:
     """lanes: lane ids in driving order; points (R,2) m; s (R,) m arc length; heading (R,) rad (unwrapped);
+    point_lane (R,) lane id of each point and point_lane_s (R,) its arc length on that lane, m;
     goal_s: arc length at which the route is complete, m."""
 
     lanes: tuple[int, ...]
     points: np.ndarray
     s: np.ndarray
     heading: np.ndarray
+    point_lane: np.ndarray
+    point_lane_s: np.ndarray
     goal_s: float
 
     @classmethod
     def from_lanes(cls, graph, lanes, goal_s: float) -> "Route":
         pieces = [graph.lanes[lane].centerline for lane in lanes]
         points = np.concatenate([pieces[0]] + [p[1:] for p in pieces[1:]])
+        point_lane = np.concatenate([np.full(len(pieces[0]), lanes[0])]
+                                    + [np.full(len(p) - 1, lane) for p, lane in zip(pieces[1:], lanes[1:])])
+        point_lane_s = np.concatenate([graph.lanes[lanes[0]].s] + [graph.lanes[lane].s[1:] for lane in lanes[1:]])
         seg = np.hypot(*np.diff(points, axis=0).T)
         keep = np.concatenate([[True], seg > 1e-6])
-        points = points[keep]
+        points, point_lane, point_lane_s = points[keep], point_lane[keep], point_lane_s[keep]
         s = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(points, axis=0).T))])
         d = np.gradient(points, axis=0)
         heading = np.unwrap(np.arctan2(d[:, 1], d[:, 0]))
-        return cls(tuple(int(lane) for lane in lanes), points, s, heading, float(min(goal_s, s[-1])))
+        return cls(tuple(int(lane) for lane in lanes), points, s, heading, point_lane.astype(np.int64), point_lane_s,
+                   float(min(goal_s, s[-1])))
 
-    def project(self, xy, hint: int) -> tuple[int, float, float]:
-        """(index of the nearest point near ``hint``, arc length m, signed lateral offset m, left positive)."""
+    def project(self, xy, hint: int) -> tuple[int, float, float, float]:
+        """Nearest route point to ``xy`` searched around index ``hint``: (index, arc length m, signed lateral
+        offset m (left positive), distance along the route past that point m)."""
         lo = max(hint - SEARCH_BACK, 0)
         window = self.points[lo : hint + SEARCH_AHEAD]
         i = lo + int(np.argmin((window[:, 0] - xy[0]) ** 2 + (window[:, 1] - xy[1]) ** 2))
-        c, s = np.cos(self.heading[i]), np.sin(self.heading[i])
-        dx, dy = xy[0] - self.points[i, 0], xy[1] - self.points[i, 1]
-        return i, float(self.s[i] + c * dx + s * dy), float(-s * dx + c * dy)
+        h = float(self.heading[i])
+        c, s = math.cos(h), math.sin(h)
+        dx, dy = xy[0] - float(self.points[i, 0]), xy[1] - float(self.points[i, 1])
+        along = c * dx + s * dy
+        return i, float(self.s[i]) + along, -s * dx + c * dy, along
 
     def sample(self, s_values):
         """Points (M,2) and headings (M,) at arc lengths ``s_values`` (clamped to the route)."""

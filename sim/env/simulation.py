@@ -129,7 +129,7 @@ class Simulation:
         speed = limit * rng.uniform(0.3, 0.7)
         ego = VehicleState.from_pose([xy[0]], [xy[1]], [heading], [speed])
         traffic = spawn_traffic(scene.lane_map, cfg.traffic, rng, xy, EGO_LENGTH)
-        idx, progress, offset = route.project(xy, 0)
+        idx, progress, offset, _ = route.project(xy, 0)
         return SimState(
             t=0.0, step_index=0, ego=ego, traffic=traffic, actors=_actors(scene, ego, traffic), route=route,
             route_index=idx, progress_m=progress, route_offset_m=offset, lane=int(lanes[0]), accel=0.0, jerk=0.0,
@@ -155,7 +155,8 @@ class Simulation:
         ego = self.model.forward(state.ego, self.ego_params, steer, accel, dt, cfg.substeps)
         ex, ey, eh = float(ego.x[0]), float(ego.y[0]), float(ego.heading[0])
         graph = scene.world.lanes
-        lane, lane_s, lane_d = graph.locate(np.array([[ex, ey]]), np.array([eh]))
+        idx, progress, offset, along = state.route.project((ex, ey), state.route_index)
+        lane, lane_s, in_lane = _ego_lane(graph, state.route, idx, offset, along, ex, ey, eh)
         traffic = step_traffic(scene.lane_map, state.traffic, _obstacles(scene, lane, lane_s, ego), dt, rng,
                                (ex, ey), cfg.traffic, state.step_index)
         actors = _actors(scene, ego, traffic)
@@ -166,11 +167,7 @@ class Simulation:
         else:
             hit = contacts.query_box(ex, ey, eh, EGO_LENGTH, EGO_WIDTH, EGO_HEIGHT)
             collision = "prop" if hit.prop_ids else ("curb" if hit.curb else "")
-        ln = int(lane[0])
-        in_lane = abs(float(lane_d[0])) <= 0.5 * graph.lane_width[ln] and 0.0 <= lane_s[0] <= graph.lane_length[ln]
         off_road = not (in_lane or bool(graph.in_areas(np.array([[ex, ey]]))[0]))
-
-        idx, progress, offset = state.route.project((ex, ey), state.route_index)
         a = float(ego.accel[0])
         return SimState(
             t=state.t + dt, step_index=state.step_index + 1, ego=ego, traffic=traffic, actors=actors,
@@ -178,6 +175,18 @@ class Simulation:
             accel=a, jerk=(a - state.accel) / dt, lat_accel=float(ego.speed[0] * ego.yaw_rate[0]),
             collision=collision, off_road=off_road,
         )
+
+
+def _ego_lane(graph, route: Route, idx: int, offset: float, along: float, x: float, y: float, heading: float):
+    """The ego's lane, arc length on it and whether it is inside that lane: read off the route when the
+    ego is within its route lane (the common case), else located on the whole lane graph."""
+    lane = int(route.point_lane[idx])
+    s = float(route.point_lane_s[idx]) + along
+    if abs(offset) <= 0.5 * graph.lane_width[lane] and 0.0 <= s <= graph.lane_length[lane]:
+        return np.array([lane]), np.array([s]), True
+    lanes, ss, d = graph.locate(np.array([[x, y]]), np.array([heading]))
+    ln = int(lanes[0])
+    return lanes, ss, abs(float(d[0])) <= 0.5 * graph.lane_width[ln] and 0.0 <= ss[0] <= graph.lane_length[ln]
 
 
 def _hits_vehicle(ego: VehicleState, actors: Actors) -> bool:
