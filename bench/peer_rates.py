@@ -48,10 +48,13 @@ def parse_args() -> Args:
     return Args(**vars(p.parse_args()))
 
 
-def run_loop(env, action, steps: int, warmup: int, seeds, count_vehicles):
-    """Step env with a fixed action; reset on episode end, episode k with seed seeds(k).
+def run_loop(env, action, steps: int, warmup: int, seeds, count_vehicles, prebuild: int = 0):
+    """Step env with a fixed action; reset on episode end, episode k with seed seeds(k); the first
+    ``prebuild`` seeds are reset once before the warm-up.
 
     Returns (timed seconds, episodes ended, traffic vehicle count of each reset)."""
+    for k in range(prebuild):  # build every map once before timing (steady state, as roadloop's run does)
+        env.reset(seed=seeds(k))
     env.reset(seed=seeds(0))
     episodes, vehicles, t0 = 0, [], None
     for i in range(warmup + steps):
@@ -94,7 +97,8 @@ def bench_metadrive(args: Args) -> dict:
     action = np.array([0.0, 0.5], dtype=np.float32)  # zero steer, half throttle
     try:
         seconds, episodes, vehicles = run_loop(
-            env, action, args.steps, args.warmup, lambda k: args.seed + k % num_scenarios, count_vehicles
+            env, action, args.steps, args.warmup, lambda k: args.seed + k % num_scenarios, count_vehicles,
+            prebuild=num_scenarios,
         )  # MetaDrive's seeds are scenario indices: cycle through its num_scenarios maps
         obs_dim = int(np.prod(env.observation_space.shape))
     finally:

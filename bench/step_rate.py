@@ -73,6 +73,10 @@ def bench_roadloop(obs_mode: str, steps: int, args: Args) -> dict:
     actions = (np.array([0.0, 0.5]) + rng.normal(0.0, 0.02, (args.warmup + steps, 2))).astype(np.float32)
 
     episodes = 0
+    k = 0
+    while env.unwrapped.sim.cached_worlds < args.num_worlds:  # build every world once (steady state)
+        env.reset(seed=args.seed + 10_000 + k)
+        k += 1
     env.reset(seed=args.seed)
     t0 = None
     for i, action in enumerate(actions):

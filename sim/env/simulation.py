@@ -24,19 +24,26 @@ EGO_START_S = 5.0
 COLLISION_KINDS = ("", "vehicle", "prop", "curb")
 
 
+ACTOR_FIELDS = ("x", "y", "heading", "speed", "length", "width", "height")
+"""Rows of an actor table: m, m, rad, m/s, m, m, m."""
+
+
 @dataclass(frozen=True, eq=False)
 class Actors:
-    """Every actor this step, ego first, then traffic: poses and sizes as (N,) arrays (m, rad, m/s)."""
+    """Every actor this step, ego first, then traffic: ``table`` (len(ACTOR_FIELDS), N) float64 with one row
+    per field (also readable as attributes ``x``, ``y``, ...), and ``kind`` (N,) int8: -1 ego, else an index
+    into sim.traffic.vehicle_classes.CLASS_NAMES."""
 
-    x: np.ndarray
-    y: np.ndarray
-    heading: np.ndarray
-    speed: np.ndarray
-    length: np.ndarray
-    width: np.ndarray
-    height: np.ndarray
+    table: np.ndarray
     kind: np.ndarray
-    """int8: -1 ego, else index into sim.traffic.vehicle_classes.CLASS_NAMES."""
+
+    x = property(lambda self: self.table[0])
+    y = property(lambda self: self.table[1])
+    heading = property(lambda self: self.table[2])
+    speed = property(lambda self: self.table[3])
+    length = property(lambda self: self.table[4])
+    width = property(lambda self: self.table[5])
+    height = property(lambda self: self.table[6])
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,7 +72,8 @@ class Scene:
     """Per-world objects shared by all episodes on that world.
 
     ``prop_lane``/``prop_s`` locate every prop on the lane graph (-1 for props off the lanes);
-    ``obstacle_*`` are the on-lane props (M,) as traffic and observations see them."""
+    ``obstacle_*`` are the on-lane props (M,) as traffic and observations see them, ``obstacle_table``
+    the same as rows of ACTOR_FIELDS (speed 0)."""
 
     world: World
     lane_map: LaneMap
@@ -74,6 +82,7 @@ class Scene:
     obstacle_xy: np.ndarray
     obstacle_heading: np.ndarray
     obstacle_size: np.ndarray
+    obstacle_table: np.ndarray
 
     @cached_property
     def raster(self) -> WorldRaster:
@@ -89,7 +98,9 @@ def build_scene(world: World) -> Scene:
     on = np.flatnonzero(props.on_lane)
     if on.size:
         lane[on], s[on], _ = world.lanes.locate(props.xy[on], props.heading[on])
-    return Scene(world, LaneMap(world), lane, s, props.xy[on], props.heading[on], props.size[on])
+    table = np.stack([props.xy[on, 0], props.xy[on, 1], props.heading[on], np.zeros(on.size), props.size[on, 0],
+                      props.size[on, 1], props.size[on, 2]])
+    return Scene(world, LaneMap(world), lane, s, props.xy[on], props.heading[on], props.size[on], table)
 
 
 def contact_world(world: World) -> ContactWorld:
@@ -107,6 +118,11 @@ class Simulation:
         self.model = get_model(config.dynamics)
         self.ego_params = VehicleParams.car(1, length=EGO_LENGTH, width=EGO_WIDTH)
         self._scenes: dict[int, Scene] = {}
+
+    @property
+    def cached_worlds(self) -> int:
+        """Worlds of the pool built so far (see DriveConfig.num_worlds)."""
+        return len(self._scenes)
 
     def new_scene(self, rng: np.random.Generator) -> Scene:
         """The scene of the next episode: a new world drawn with ``rng``, or, when ``world_seed`` or
@@ -215,10 +231,14 @@ def _obstacles(scene: Scene, lane, lane_s, ego: VehicleState) -> Obstacles:
 
 
 def _actors(scene: Scene, ego: VehicleState, traffic: TrafficState) -> Actors:
-    x, y, h = traffic_poses(scene.lane_map, traffic)
-    return Actors(
-        x=np.concatenate([ego.x, x]), y=np.concatenate([ego.y, y]), heading=np.concatenate([ego.heading, h]),
-        speed=np.concatenate([ego.speed, traffic.speed]), length=np.concatenate([[EGO_LENGTH], traffic.length]),
-        width=np.concatenate([[EGO_WIDTH], traffic.width]), height=np.concatenate([[EGO_HEIGHT], traffic.height]),
-        kind=np.concatenate([np.array([-1], np.int8), traffic.kind]),
-    )
+    table = np.empty((len(ACTOR_FIELDS), 1 + traffic.n))
+    table[:, 0] = (ego.x[0], ego.y[0], ego.heading[0], ego.speed[0], EGO_LENGTH, EGO_WIDTH, EGO_HEIGHT)
+    table[0, 1:], table[1, 1:], table[2, 1:] = traffic_poses(scene.lane_map, traffic)
+    table[3, 1:] = traffic.speed
+    table[4, 1:] = traffic.length
+    table[5, 1:] = traffic.width
+    table[6, 1:] = traffic.height
+    kind = np.empty(1 + traffic.n, np.int8)
+    kind[0] = -1
+    kind[1:] = traffic.kind
+    return Actors(table, kind)

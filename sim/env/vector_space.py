@@ -6,7 +6,7 @@ import numpy as np
 
 MAX_OBSTACLES = 32
 """On-lane obstacles reported (the first MAX_OBSTACLES of the world)."""
-ACTOR_FIELDS = ("x", "y", "heading", "speed", "length", "width", "height")
+from sim.env.simulation import ACTOR_FIELDS
 
 
 def obstacles_table(scene) -> dict:
@@ -30,7 +30,7 @@ def vector_space(state, obstacles: dict, max_actors: int) -> dict:
     a = state.actors
     n = len(a.x)
     table = np.zeros((len(ACTOR_FIELDS), max_actors))
-    table[:, :n] = [getattr(a, f) for f in ACTOR_FIELDS]
+    table[:, :n] = a.table
     actors = dict(zip(ACTOR_FIELDS, table))
     actors["valid"] = np.arange(max_actors) < n
     actors["kind"] = np.zeros(max_actors, np.int8)

@@ -51,27 +51,23 @@ class VectorObservation(ObservationType):
         out[e : e + 2 * self.k : 2] = c * dx + s * dy
         out[e + 1 : e + 2 * self.k : 2] = -s * dx + c * dy
 
-        a = st.actors
-        ox = np.concatenate([a.x[1:], scene.obstacle_xy[:, 0]])
-        oy = np.concatenate([a.y[1:], scene.obstacle_xy[:, 1]])
-        dx, dy = ox - x, oy - y
-        dist = np.hypot(dx, dy)
+        others = np.concatenate([st.actors.table[:, 1:], scene.obstacle_table], axis=1)
+        rel = others[:2] - ((x,), (y,))
+        dist = np.hypot(rel[0], rel[1])
         order = np.argsort(dist, kind="stable")[: self.n]
         order = order[dist[order] <= self.config.vector.actor_range_m]
-        rows = out[e + 2 * self.k :].reshape(self.n, len(ACTOR_FEATURES))
         m = order.size
         if m:
-            oh = np.concatenate([a.heading[1:], scene.obstacle_heading])[order]
-            ov = np.concatenate([a.speed[1:], np.zeros(scene.obstacle_xy.shape[0])])[order]
-            vx = ov * np.cos(oh) - ego.speed[0] * c
-            vy = ov * np.sin(oh) - ego.speed[0] * s
+            sel = others[:, order]
+            to_ego = np.array(((c, s), (-s, c)))
+            cos_h, sin_h = np.cos(sel[2]), np.sin(sel[2])
+            v = float(ego.speed[0])
+            # rotate three 2-vectors per actor (offset, heading, relative velocity) into the ego frame at once
+            world = np.stack([rel[0, order], rel[1, order], cos_h, sin_h, sel[3] * cos_h - v * c, sel[3] * sin_h - v * s])
+            local = to_ego @ world.reshape(3, 2, m).transpose(1, 0, 2).reshape(2, 3 * m)
+            rows = out[e + 2 * self.k :].reshape(self.n, len(ACTOR_FEATURES))
             rows[:m, 0] = 1.0
-            rows[:m, 1] = c * dx[order] + s * dy[order]
-            rows[:m, 2] = -s * dx[order] + c * dy[order]
-            rows[:m, 3] = np.cos(oh - h)
-            rows[:m, 4] = np.sin(oh - h)
-            rows[:m, 5] = c * vx + s * vy
-            rows[:m, 6] = -s * vx + c * vy
-            rows[:m, 7] = np.concatenate([a.length[1:], scene.obstacle_size[:, 0]])[order]
-            rows[:m, 8] = np.concatenate([a.width[1:], scene.obstacle_size[:, 1]])[order]
+            rows[:m, 1:7] = local.reshape(2, 3, m).transpose(2, 1, 0).reshape(m, 6)
+            rows[:m, 7] = sel[4]
+            rows[:m, 8] = sel[5]
         return out.astype(np.float32)
