@@ -13,18 +13,25 @@ MAX_LAT_ACCEL = 2.0
 """Speed is limited so that route curvature gives at most this lateral acceleration, m/s^2."""
 CORRIDOR_M = 2.2
 """Actors within this lateral distance of the route ahead count as leaders, m."""
+JERK_LIMIT = 4.0
+"""Comfortable |jerk| of the commanded acceleration, m/s^3 (nuPlan's bound, 4.13), unless braking hard."""
+EMERGENCY_DECEL = 4.0
+"""IDM decelerations beyond this are applied at once, m/s^2."""
 
 
 class LaneKeepingAgent:
     """Follows its route at up to ``speed_fraction`` of the speed limit and keeps a safe gap (IDM)."""
 
-    def __init__(self, speed_fraction: float = 0.9, route_points: int = 16, num_actors: int = 8):
+    def __init__(self, speed_fraction: float = 0.9, route_points: int = 16, num_actors: int = 8, dt: float = 0.1):
         self.speed_fraction = speed_fraction
+        self.dt = dt
         self.k, self.n = route_points, num_actors
         self.mapping = None
+        self.accel = 0.0
 
     def reset(self, obs, info: dict) -> None:
         self.mapping = info["action_mapping"]
+        self.accel = float(obs[EGO_FEATURES.index("accel")])
 
     def act(self, obs, info: dict | None = None) -> np.ndarray:
         if self.mapping is None:
@@ -58,6 +65,10 @@ class LaneKeepingAgent:
             gap = dx[i] - 0.5 * actors[i, 7] - 2.4
             closing = -actors[i, 5]
         accel = float(idm_accel(speed, desired, gap, closing, 1.5, 2.5, 2.0, 2.5))
+        if accel > -EMERGENCY_DECEL:
+            step = JERK_LIMIT * self.dt
+            accel = min(max(accel, self.accel - step), self.accel + step)
+        self.accel = accel
         a = accel / self.mapping["max_accel"] if accel >= 0 else accel / self.mapping["max_brake"]
         return np.array([np.clip(steer / self.mapping["max_steer"], -1, 1), np.clip(a, -1, 1)], dtype=np.float32)
 
