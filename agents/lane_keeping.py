@@ -49,9 +49,10 @@ class LaneKeepingAgent:
         wheelbase = self.mapping["wheelbase"]
         steer = np.arctan2(2.0 * wheelbase * np.sin(alpha), max(np.hypot(*target), 1e-3))
 
-        heading = np.arctan2(np.diff(route[:, 1]), np.diff(route[:, 0]))
-        seg = np.maximum(np.hypot(np.diff(route[:, 0]), np.diff(route[:, 1])), 1e-3)
-        curvature = np.abs(np.diff(heading)) / seg[1:]
+        step = np.diff(route, axis=0)
+        step = step[np.hypot(step[:, 0], step[:, 1]) > 0.5]  # points clamped at the route's end repeat
+        heading = np.unwrap(np.arctan2(step[:, 1], step[:, 0]))
+        curvature = np.abs(np.diff(heading)) / np.maximum(np.hypot(step[1:, 0], step[1:, 1]), 0.5)
         v_curve = np.sqrt(MAX_LAT_ACCEL / max(float(curvature.max(initial=0.0)), 1e-4))
         desired = min(self.speed_fraction * float(ego["speed_limit"]), v_curve)
 

@@ -21,6 +21,8 @@ EGO_WIDTH = 1.85
 EGO_HEIGHT = 1.5
 EGO_START_S = 5.0
 """The ego starts this far along its route, m."""
+ROUTE_BEYOND_GOAL_M = 80.0
+"""The route runs on this far past its goal, so that look-ahead observations never run out, m."""
 COLLISION_KINDS = ("", "vehicle", "prop", "curb")
 
 
@@ -138,7 +140,7 @@ class Simulation:
     def reset(self, scene: Scene, rng: np.random.Generator) -> SimState:
         cfg = self.config
         world = scene.world
-        lanes = world.sample_route(rng, cfg.route_length_m + 2 * EGO_START_S)
+        lanes = world.sample_route(rng, cfg.route_length_m + EGO_START_S + ROUTE_BEYOND_GOAL_M)
         route = Route.from_lanes(world.lanes, lanes, cfg.route_length_m + EGO_START_S)
         (xy,), (heading,) = route.sample(np.array([EGO_START_S]))
         limit = world.lanes.speed_limit[lanes[0]]
