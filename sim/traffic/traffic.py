@@ -54,13 +54,16 @@ def _fill_path(lmap: LaneMap, lane: np.ndarray, rng: np.random.Generator) -> np.
     return path
 
 
+SPAWN_CANDIDATES = 20
+"""Random candidate spots (inside the outer radius) drawn per vehicle to place."""
+
+
 def _sample_free_spots(lmap, rng, centre, n, radius, occupied_xy, min_gap):
     """Up to ``n`` (lane, s) spots on spawnable lanes at ``radius`` from ``centre``, ``min_gap`` apart."""
     lg = lmap.graph
     idx = np.asarray(lmap.spawn_tree.query_ball_point(centre, radius[1]), dtype=np.int64)
-    pts = lmap.spawn_points[np.sort(idx)]
+    pts = lmap.spawn_points[idx[rng.choice(idx.size, min(idx.size, SPAWN_CANDIDATES * max(n, 1)), replace=False)]]
     pts = pts[np.hypot(*(lg.points[pts] - centre).T) >= radius[0]]
-    pts = pts[rng.permutation(pts.size)[: 50 * max(n, 1)]]
     xy = lg.points[pts]
     occupied = np.asarray(occupied_xy, dtype=float).reshape(-1, 2)
     if occupied.size:
