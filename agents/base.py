@@ -5,8 +5,7 @@ from typing import Callable, Protocol
 
 import numpy as np
 
-_REGISTRY: dict[str, Callable[..., "Agent"]] = {}
-
+from sim.registry import Registry
 
 class Agent(Protocol):
     """Drives one episode at a time: ``reset`` with the first observation and info, then ``act`` every step."""
@@ -16,18 +15,17 @@ class Agent(Protocol):
     def act(self, obs, info: dict) -> np.ndarray: ...
 
 
+AGENTS: Registry[Callable[..., Agent]] = Registry("agent")
+
+
 def register_agent(name: str, factory: Callable[..., Agent]) -> None:
     """Add an agent factory under ``name``; a second registration of the same name is refused."""
-    if name in _REGISTRY:
-        raise ValueError(f"agent {name!r} is already registered")
-    _REGISTRY[name] = factory
+    AGENTS.add(name, factory)
 
 
 def agent_names() -> list[str]:
-    return sorted(_REGISTRY)
+    return AGENTS.names()
 
 
 def make_agent(name: str, **kwargs) -> Agent:
-    if name not in _REGISTRY:
-        raise ValueError(f"unknown agent {name!r}; known: {agent_names()}")
-    return _REGISTRY[name](**kwargs)
+    return AGENTS.get(name)(**kwargs)

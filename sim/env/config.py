@@ -11,6 +11,20 @@ OBS_MODES = ("vector", "bev")
 DYNAMICS = ("kinematic", "dynamic")
 
 
+def _require_int(cfg, name: str, lo: int, hi: int, unit: str = "") -> None:
+    """ValueError naming ``cfg``'s field unless it is an int in [lo, hi]."""
+    v = getattr(cfg, name)
+    if not (isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi):
+        raise ValueError(f"{type(cfg).__name__}.{name}: expected an int in {lo}..{hi}{unit}, got {v!r}")
+
+
+def _require_number(cfg, name: str, lo: float, hi: float, unit: str = "") -> None:
+    """ValueError naming ``cfg``'s field unless it is a finite number in [lo, hi]."""
+    v = getattr(cfg, name)
+    if not (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and lo <= v <= hi):
+        raise ValueError(f"{type(cfg).__name__}.{name}: expected a number in [{lo}, {hi}]{unit}, got {v!r}")
+
+
 @dataclass(frozen=True)
 class RewardConfig:
     """Per-step reward = progress + terminal terms - comfort penalties."""
@@ -51,14 +65,10 @@ class VectorObsConfig:
     """Actors farther than this are not reported, m."""
 
     def __post_init__(self):
-        for name in ("num_actors", "route_points"):
-            v = getattr(self, name)
-            if not (isinstance(v, int) and 1 <= v <= 256):
-                raise ValueError(f"VectorObsConfig.{name}: expected an int in 1..256, got {v!r}")
-        for name in ("route_spacing_m", "actor_range_m"):
-            v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and 0 < v < 1e4):
-                raise ValueError(f"VectorObsConfig.{name}: expected a number in (0, 1e4) m, got {v!r}")
+        _require_int(self, "num_actors", 1, 256)
+        _require_int(self, "route_points", 1, 256)
+        _require_number(self, "route_spacing_m", 0.1, 1e3, " m")
+        _require_number(self, "actor_range_m", 0.1, 1e4, " m")
 
 
 @dataclass(frozen=True)
@@ -73,12 +83,9 @@ class BevConfig:
     """Ego position as a fraction of the height from the top (0.75: more view ahead)."""
 
     def __post_init__(self):
-        if not (isinstance(self.size, int) and 16 <= self.size <= 2048):
-            raise ValueError(f"BevConfig.size: expected an int in 16..2048 px, got {self.size!r}")
-        if not (isinstance(self.m_per_px, (int, float)) and 0.02 <= self.m_per_px <= 10):
-            raise ValueError(f"BevConfig.m_per_px: expected 0.02..10 m/px, got {self.m_per_px!r}")
-        if not (isinstance(self.ego_row, (int, float)) and 0.0 <= self.ego_row <= 1.0):
-            raise ValueError(f"BevConfig.ego_row: expected a fraction in [0, 1], got {self.ego_row!r}")
+        _require_int(self, "size", 16, 2048, " px")
+        _require_number(self, "m_per_px", 0.02, 10.0, " m/px")
+        _require_number(self, "ego_row", 0.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -117,22 +124,22 @@ class DriveConfig:
             raise ValueError(f"DriveConfig.obs_mode: expected one of {OBS_MODES}, got {self.obs_mode!r}")
         if self.dynamics not in DYNAMICS:
             raise ValueError(f"DriveConfig.dynamics: expected one of {DYNAMICS}, got {self.dynamics!r}")
-        for name in ("control_hz", "physics_hz", "episode_seconds", "route_length_m", "render_m_per_px"):
-            v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
-                raise ValueError(f"DriveConfig.{name}: expected a finite number > 0, got {v!r}")
+        _require_number(self, "control_hz", 0.1, 1000.0, " Hz")
+        _require_number(self, "physics_hz", 0.1, 10000.0, " Hz")
+        _require_number(self, "episode_seconds", 0.1, 1e6, " s")
+        _require_number(self, "route_length_m", 1.0, 1e5, " m")
+        _require_number(self, "render_m_per_px", 0.01, 10.0, " m/px")
         ratio = self.physics_hz / self.control_hz
         if abs(ratio - round(ratio)) > 1e-9 or round(ratio) < 1:
             raise ValueError(
                 f"DriveConfig.physics_hz: must be an integer multiple of control_hz={self.control_hz}, "
                 f"got {self.physics_hz!r}"
             )
-        if self.world_seed is not None and not (isinstance(self.world_seed, int) and self.world_seed >= 0):
-            raise ValueError(f"DriveConfig.world_seed: expected None or an int >= 0, got {self.world_seed!r}")
-        if self.num_worlds is not None and not (isinstance(self.num_worlds, int) and 1 <= self.num_worlds <= 1000):
-            raise ValueError(f"DriveConfig.num_worlds: expected None or an int in 1..1000, got {self.num_worlds!r}")
-        if not (isinstance(self.render_size, int) and 32 <= self.render_size <= 4096):
-            raise ValueError(f"DriveConfig.render_size: expected an int in 32..4096 px, got {self.render_size!r}")
+        if self.world_seed is not None:
+            _require_int(self, "world_seed", 0, 2**63 - 1)
+        if self.num_worlds is not None:
+            _require_int(self, "num_worlds", 1, 1000)
+        _require_int(self, "render_size", 32, 4096, " px")
         for name, cls in _NESTED.items():
             if not isinstance(getattr(self, name), cls):
                 raise ValueError(f"DriveConfig.{name}: expected a {cls.__name__}, got {type(getattr(self, name)).__name__}")

@@ -10,8 +10,8 @@ import math
 import numpy as np
 
 from sim.physics.state import VehicleParams, VehicleState
+from sim.registry import Registry
 
-_REGISTRY: dict[str, type[DynamicsModel]] = {}
 
 
 class DynamicsModel:
@@ -106,25 +106,19 @@ def advance_speed(speed: np.ndarray, accel: np.ndarray, half_inv_accel: np.ndarr
     return new_speed, distance, change * (1.0 / dt)
 
 
+MODELS: Registry[type[DynamicsModel]] = Registry("dynamics model")
+
+
 def register_model(cls: type[DynamicsModel]) -> type[DynamicsModel]:
     """Class decorator adding a model under ``cls.name``; a name already taken raises ValueError."""
-    if not cls.name:
-        raise ValueError(f"{cls.__name__} has no name")
-    if cls.name in _REGISTRY:
-        raise ValueError(f"dynamics model {cls.name!r} is already registered ({_REGISTRY[cls.name].__name__})")
-    _REGISTRY[cls.name] = cls
-    return cls
+    return MODELS.add(cls.name, cls)
 
 
 def get_model(name: str) -> DynamicsModel:
     """A new instance of the model registered as ``name``; unknown names raise KeyError."""
-    try:
-        cls = _REGISTRY[name]
-    except KeyError:
-        raise KeyError(f"unknown dynamics model {name!r}; known: {sorted(_REGISTRY)}") from None
-    return cls()
+    return MODELS.get(name)()
 
 
 def model_names() -> list[str]:
     """Names of all registered models, sorted."""
-    return sorted(_REGISTRY)
+    return MODELS.names()

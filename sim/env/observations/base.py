@@ -6,8 +6,7 @@ from dataclasses import dataclass
 import gymnasium as gym
 import numpy as np
 
-_REGISTRY: dict[str, type["ObservationType"]] = {}
-
+from sim.registry import Registry
 
 @dataclass(frozen=True)
 class Frame:
@@ -32,21 +31,17 @@ class ObservationType:
         raise NotImplementedError
 
 
+OBSERVATIONS: Registry[type[ObservationType]] = Registry("observation mode")
+
+
 def register_observation(cls: type[ObservationType]) -> type[ObservationType]:
     """Class decorator adding an observation type by its ``name``; duplicates are refused."""
-    if not cls.name:
-        raise ValueError(f"{cls.__name__} has no name")
-    if cls.name in _REGISTRY:
-        raise ValueError(f"observation type {cls.name!r} is already registered by {_REGISTRY[cls.name].__name__}")
-    _REGISTRY[cls.name] = cls
-    return cls
+    return OBSERVATIONS.add(cls.name, cls)
 
 
 def observation_names() -> list[str]:
-    return sorted(_REGISTRY)
+    return OBSERVATIONS.names()
 
 
 def make_observation(name: str, config) -> ObservationType:
-    if name not in _REGISTRY:
-        raise ValueError(f"unknown observation mode {name!r}; known: {observation_names()}")
-    return _REGISTRY[name](config)
+    return OBSERVATIONS.get(name)(config)
