@@ -25,7 +25,9 @@ import numpy as np
 @dataclass
 class Args:
     steps: int = 3000
-    """timed MetaDrive steps"""
+    """timed MetaDrive steps (per traffic density)"""
+    metadrive_densities: str = "0.1"
+    """comma-separated MetaDrive traffic densities, one run each (0.1 is its default, ~8 vehicles)"""
     highway_fast_steps: int = 600
     """timed highway-fast-v0 steps (0 skips it)"""
     highway_steps: int = 60
@@ -71,7 +73,7 @@ def run_loop(env, action, steps: int, warmup: int, seeds, count_vehicles, prebui
     return seconds, episodes, vehicles
 
 
-def bench_metadrive(args: Args) -> dict:
+def bench_metadrive(args: Args, density: float) -> dict:
     from importlib.metadata import version
 
     from metadrive.envs.metadrive_env import MetaDriveEnv
@@ -81,7 +83,7 @@ def bench_metadrive(args: Args) -> dict:
         dict(
             use_render=False,
             image_observation=False,  # state (lidar + ego) vector observation
-            traffic_density=0.1,
+            traffic_density=density,
             decision_repeat=5,  # 5 x 0.02 s physics steps: 10 Hz control
             physics_world_step_size=0.02,
             num_scenarios=num_scenarios,
@@ -104,7 +106,8 @@ def bench_metadrive(args: Args) -> dict:
     finally:
         env.close()
     return dict(
-        peer="metadrive",
+        peer=f"metadrive-d{density:g}",
+        traffic_density=density,
         version=version("metadrive-simulator"),
         steps_per_s=round(args.steps / seconds, 1),
         steps=args.steps,
@@ -162,7 +165,8 @@ def main() -> None:
                 file=out,
             )
 
-    report(bench_metadrive(args))
+    for density in args.metadrive_densities.split(","):
+        report(bench_metadrive(args, float(density)))
     if args.highway_fast_steps > 0:
         report(bench_highway("highway-fast-v0", args.highway_fast_steps, max(args.warmup // 10, 1), args.seed))
     if args.highway_steps > 0:
