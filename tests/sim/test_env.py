@@ -228,3 +228,16 @@ def test_vector_observation_matches_ground_truth():
         expect = [1.0, c * (ox - x) + s * (oy - y), -s * (ox - x) + c * (oy - y), np.cos(oh - h), np.sin(oh - h),
                   c * dvx + s * dvy, -s * dvx + c * dvy, ol, ow]
         np.testing.assert_allclose(row, expect, rtol=1e-5, atol=1e-4)
+
+
+def test_dynamic_bicycle_ego_drives_and_differs_from_kinematic():
+    runs = {}
+    for model in ("kinematic", "dynamic"):
+        env = gym.make("roadloop/Drive-v0", dynamics=model, num_traffic=0, world={"road_length_m": 800.0})
+        env.reset(seed=6)
+        for _ in range(30):
+            obs, *_ = env.step(np.array([0.15, 0.5], np.float32))
+        runs[model] = env.unwrapped.state.ego
+    kin, dyn = runs["kinematic"], runs["dynamic"]
+    assert dyn.speed[0] > 5.0 and abs(dyn.lateral_speed[0]) > 0.0
+    assert not np.allclose([kin.x[0], kin.y[0]], [dyn.x[0], dyn.y[0]], atol=1e-3)
