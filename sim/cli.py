@@ -17,6 +17,10 @@ def _run(args) -> int:
     from agents import make_agent
 
     env = gym.make("roadloop/Drive-v0", obs_mode="vector", num_traffic=args.traffic)
+    if args.log_dir:
+        from sim.scenario.recorder import RecordEpisodes
+
+        env = RecordEpisodes(env, args.log_dir, agent=args.agent)
     agent = make_agent(args.agent)
     rows = []
     for ep in tqdm(range(args.episodes), desc=f"{args.agent} episodes", unit="ep", file=sys.stderr):
@@ -52,6 +56,38 @@ def _run(args) -> int:
     return 0
 
 
+def _replay(args) -> int:
+    """Re-simulate an episode log: check it is bit-identical, or re-drive it with another agent."""
+    from sim.scenario.episode_log import load_log, save_log
+    from sim.scenario.replay import replay
+
+    log = load_log(args.log)
+    agent = None
+    if args.agent:
+        from agents import make_agent
+
+        agent = make_agent(args.agent)
+    elif args.from_step:
+        raise SystemExit("roadloop replay: --from-step needs --agent (who drives from that step on)")
+    result = replay(log, agent=agent, agent_name=args.agent, from_step=args.from_step, video=args.video)
+    new = result.log
+    checked = log.steps if agent is None else args.from_step
+    verdict = "bit-identical" if result.identical else f"DIFFERS at step {result.first_mismatch[0]} ({result.first_mismatch[1]})"
+    print(f"{args.log}: {checked} of {log.steps} logged steps re-simulated: {verdict}")
+    if agent is not None:
+        from sim.env.simulation import COLLISION_KINDS
+
+        collision = COLLISION_KINDS[int(new.arrays["collision"][-1])] if new.steps else ""
+        print(f"re-driven by {args.agent} from step {args.from_step}: {new.steps} steps, "
+              f"progress {new.arrays['progress_m'][-1]:.1f} m, collision {collision or '-'}, "
+              f"off-road {bool(new.arrays['off_road'][-1]) if new.steps else False}")
+    if args.out:
+        print(f"new log: {save_log(new, args.out)}")
+    if args.video:
+        print(f"video: {args.video}")
+    return 0 if result.identical else 1
+
+
 def _world(args) -> int:
     """Generate a world and draw its map to a PNG."""
     import cv2
@@ -85,7 +121,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0, help="seed of the first episode; episode i uses seed+i")
     p.add_argument("--traffic", type=int, default=20, help="traffic vehicles around the ego")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    p.add_argument("--log-dir", help="write each episode's log (.npz) to this folder")
     p.set_defaults(func=_run)
+    p = sub.add_parser("replay", help="re-simulate an episode log bit-exactly, or re-drive it with another agent")
+    p.add_argument("log", help="episode log (.npz) written by `roadloop run --log-dir`")
+    p.add_argument("--agent", help="re-drive with this registered agent instead of the logged actions")
+    p.add_argument("--from-step", type=int, default=0, help="with --agent: logged actions until this step")
+    p.add_argument("--video", help="write a top-down MP4 of the (re-)simulated episode here")
+    p.add_argument("--out", help="save the re-simulated episode as a new log here")
+    p.set_defaults(func=_replay)
     p = sub.add_parser("world", help="generate a world and save its map as a PNG")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--length", type=float, default=1500.0, help="road length to generate, m")

@@ -153,6 +153,17 @@ class DriveConfig:
         """Control period, s."""
         return 1.0 / self.control_hz
 
+    def to_dict(self) -> dict:
+        """JSON-friendly nested dict (tuples as lists); ``from_kwargs(**d)`` rebuilds an equal config."""
+        def plain(v):
+            if isinstance(v, tuple):
+                return [plain(x) for x in v]
+            if hasattr(v, "__dataclass_fields__"):
+                return {f.name: plain(getattr(v, f.name)) for f in fields(v)}
+            return v
+
+        return plain(self)
+
     @classmethod
     def from_kwargs(cls, **kwargs) -> "DriveConfig":
         """Build from ``gym.make`` keyword arguments.
@@ -184,7 +195,7 @@ class DriveConfig:
             for key in changes:
                 if key not in names:
                     raise ValueError(f"DriveConfig.{part}: unknown field {key!r}; known: {sorted(names)}")
-            values[part] = replace(base, **changes)
+            values[part] = replace(base, **{k: tuple(v) if isinstance(v, list) else v for k, v in changes.items()})
         return cls(**values)
 
 

@@ -1,0 +1,1 @@
+"""Scenarios as data: schema, files, episode logs, recording, replay and re-drive."""

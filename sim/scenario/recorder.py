@@ -1,0 +1,100 @@
+"""Recording episodes of ``roadloop/Drive-v0`` into EpisodeLogs."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+
+from sim.env.simulation import COLLISION_KINDS
+from sim.scenario.episode_log import EpisodeLog, code_version, save_log
+
+
+def reset_spec(env: gym.Env, seed: int | None) -> dict:
+    """How to reproduce the coming ``reset(seed=seed)``: the seed, or the generator state it will start from."""
+    base = env.unwrapped
+    if seed is not None:
+        return {"seed": int(seed)}
+    if base._np_random is None:  # gymnasium would seed from OS entropy: pick and keep a seed instead
+        return {"seed": int(np.random.SeedSequence().entropy % 2**63)}
+    return {"rng_state": base.np_random.bit_generator.state}
+
+
+def obs_digest(obs) -> int:
+    """64-bit digest of an observation's bytes (logs compare observations without storing them)."""
+    return int.from_bytes(hashlib.blake2b(np.ascontiguousarray(obs).tobytes(), digest_size=8).digest(), "little")
+
+
+def _ego_row(state) -> np.ndarray:
+    e = state.ego
+    return np.array([e.x[0], e.y[0], e.heading[0], e.speed[0], e.lateral_speed[0], e.yaw_rate[0], e.steer[0],
+                     e.accel[0]])
+
+
+class EpisodeRecorder:
+    """Collects one episode step by step and turns it into an EpisodeLog."""
+
+    def __init__(self, env: gym.Env, reset: dict, agent: str | None, obs):
+        base = env.unwrapped
+        self.meta = {"code_version": code_version(), "env_id": env.spec.id if env.spec else "roadloop/Drive-v0",
+                     "config": base.config.to_dict(), "reset": reset, "agent": agent}
+        state = base.state
+        self.kind = state.actors.kind.copy()
+        self.actions, self.ego, self.actors, self.progress = [], [_ego_row(state)], [state.actors.table.copy()], [
+            state.progress_m]
+        self.digests = [obs_digest(obs)]
+        self.reward, self.terminated, self.truncated, self.collision, self.off_road = [], [], [], [], []
+
+    def record(self, env: gym.Env, action, obs, reward: float, terminated: bool, truncated: bool) -> None:
+        state = env.unwrapped.state
+        self.digests.append(obs_digest(obs))
+        self.actions.append(np.asarray(action, dtype=np.float64).reshape(2))
+        self.ego.append(_ego_row(state))
+        self.actors.append(state.actors.table.copy())
+        self.progress.append(state.progress_m)
+        self.reward.append(reward)
+        self.terminated.append(terminated)
+        self.truncated.append(truncated)
+        self.collision.append(COLLISION_KINDS.index(state.collision))
+        self.off_road.append(state.off_road)
+
+    def log(self, **meta) -> EpisodeLog:
+        arrays = {
+            "actions": np.asarray(self.actions, dtype=np.float64).reshape(-1, 2), "ego": np.asarray(self.ego),
+            "actors": np.asarray(self.actors), "kind": self.kind, "reward": np.asarray(self.reward, dtype=np.float64),
+            "terminated": np.asarray(self.terminated, dtype=bool), "truncated": np.asarray(self.truncated, dtype=bool),
+            "collision": np.asarray(self.collision, dtype=np.int8), "off_road": np.asarray(self.off_road, dtype=bool),
+            "progress_m": np.asarray(self.progress, dtype=np.float64),
+            "obs_digest": np.asarray(self.digests, dtype=np.uint64),
+        }
+        return EpisodeLog(dict(self.meta, steps=len(self.actions), **meta), arrays)
+
+
+class RecordEpisodes(gym.Wrapper):
+    """Writes every finished episode to ``directory/episode-NNNNN.npz`` (atomically)."""
+
+    def __init__(self, env: gym.Env, directory, agent: str | None = None):
+        super().__init__(env)
+        self.directory = Path(directory)
+        self.agent = agent
+        self.episode = 0
+        self.recorder: EpisodeRecorder | None = None
+        self.paths: list[Path] = []
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        spec = reset_spec(self.env, seed)
+        obs, info = self.env.reset(seed=spec.get("seed"), options=options) if "seed" in spec else self.env.reset(
+            options=options)
+        self.recorder = EpisodeRecorder(self.env, spec, self.agent, obs)
+        return obs, info
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self.recorder.record(self.env, action, obs, reward, terminated, truncated)
+        if terminated or truncated:
+            path = self.directory / f"episode-{self.episode:05d}.npz"
+            self.paths.append(save_log(self.recorder.log(), path))
+            self.episode += 1
+            self.recorder = None
+        return obs, reward, terminated, truncated, info

@@ -1,0 +1,104 @@
+"""Re-simulating episode logs: bit-exact replay, re-driving from step K with another agent, videos."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import gymnasium as gym
+import numpy as np
+
+import sim  # noqa: F401  (registers the environments)
+from sim.env.config import DriveConfig
+from sim.scenario.episode_log import EpisodeLog
+from sim.scenario.recorder import EpisodeRecorder
+
+COMPARED = ("ego", "actors", "obs_digest", "reward", "terminated", "truncated", "collision", "off_road", "progress_m")
+PER_STATE = ("ego", "actors", "obs_digest", "progress_m")
+"""Arrays with one row per state (T+1); the others have one per step (T)."""
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    """``identical``: every compared array matched bit for bit over the replayed steps; ``first_mismatch``:
+    (step, array name) of the first difference, or None; ``log``: the new episode (re-drives differ after
+    ``from_step``)."""
+
+    identical: bool
+    first_mismatch: tuple[int, str] | None
+    log: EpisodeLog
+
+
+def make_env(log: EpisodeLog, render: bool = False) -> gym.Env:
+    """The environment a log was recorded in, reset to the log's first state."""
+    config = DriveConfig.from_kwargs(**log.meta["config"])
+    env = gym.make(log.meta["env_id"], config=config, render_mode="rgb_array" if render else None)
+    reset = log.meta["reset"]
+    if "seed" in reset:
+        env.reset(seed=reset["seed"])
+    else:
+        env.reset(seed=0)
+        env.unwrapped.np_random.bit_generator.state = reset["rng_state"]
+        env.reset()
+    return env
+
+
+def replay(log: EpisodeLog, agent=None, agent_name: str | None = None, from_step: int = 0,
+           video: str | Path | None = None) -> ReplayResult:
+    """Re-simulate ``log``. Without ``agent`` the logged actions are replayed and every step is compared;
+    with one, the logged actions drive steps ``< from_step`` (compared), then ``agent`` drives to the end."""
+    if not 0 <= from_step <= log.steps:
+        raise ValueError(f"from_step must be in 0..{log.steps} (the log's steps), got {from_step}")
+    env = make_env(log, render=video is not None)
+    base = env.unwrapped
+    obs = base.obs_type.observe(base._frame())
+    info = base._info()
+    recorder = EpisodeRecorder(env, log.meta["reset"], agent_name if agent is not None else log.meta.get("agent"), obs)
+    frames = [env.render()] if video is not None else []
+    steps = log.steps if agent is None else None
+    k = 0
+    done = False
+    while not done and (steps is None or k < steps):
+        if agent is not None and k == from_step:
+            agent.reset(obs, dict(info, action_mapping=base.action_mapping()))
+        action = log.arrays["actions"][k] if agent is None or k < from_step else agent.act(obs, info)
+        obs, reward, terminated, truncated, info = env.step(action)
+        recorder.record(env, action, obs, reward, terminated, truncated)
+        if video is not None:
+            frames.append(env.render())
+        done = terminated or truncated
+        k += 1
+    env.close()
+    new = recorder.log(redrive_from_step=from_step if agent is not None else None)
+    compared = log.steps if agent is None else from_step
+    mismatch = _first_mismatch(log, new, compared)
+    if video is not None:
+        write_video(frames, video, fps=base.config.control_hz)
+    return ReplayResult(mismatch is None, mismatch, new)
+
+
+def _first_mismatch(old: EpisodeLog, new: EpisodeLog, steps: int):
+    """First (step, array) where ``new`` differs from ``old`` over the first ``steps`` steps."""
+    if new.steps < steps:
+        return (new.steps, "steps")
+    for k in range(steps + 1):
+        for name in COMPARED:
+            a, b = old.arrays[name], new.arrays[name]
+            if name in PER_STATE or k < steps:
+                if not np.array_equal(a[k], b[k]):
+                    return (k, name)
+    return None
+
+
+def write_video(frames: list[np.ndarray], path, fps: float) -> Path:
+    """RGB frames to an MP4 (mp4v) file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    h, w = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), (w, h))
+    if not writer.isOpened():
+        raise RuntimeError(f"OpenCV cannot write MP4 video to {path}")
+    for frame in frames:
+        writer.write(np.ascontiguousarray(frame[:, :, ::-1]))
+    writer.release()
+    return path
