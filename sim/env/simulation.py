@@ -78,6 +78,7 @@ class Scene:
     the same as rows of ACTOR_FIELDS (speed 0)."""
 
     world: World
+    world_seed: int
     lane_map: LaneMap
     prop_lane: np.ndarray
     prop_s: np.ndarray
@@ -92,8 +93,8 @@ class Scene:
         return WorldRaster(self.world)
 
 
-def build_scene(world: World) -> Scene:
-    """Precompute the tables traffic and queries need for ``world``."""
+def build_scene(world: World, world_seed: int) -> Scene:
+    """Precompute the tables traffic and queries need for ``world`` (generated from ``world_seed``)."""
     props = world.props
     lane = np.full(len(props), -1, dtype=np.int64)
     s = np.zeros(len(props))
@@ -102,7 +103,7 @@ def build_scene(world: World) -> Scene:
         lane[on], s[on], _ = world.lanes.locate(props.xy[on], props.heading[on])
     table = np.stack([props.xy[on, 0], props.xy[on, 1], props.heading[on], np.zeros(on.size), props.size[on, 0],
                       props.size[on, 1], props.size[on, 2]])
-    return Scene(world, LaneMap(world), lane, s, props.xy[on], props.heading[on], props.size[on], table)
+    return Scene(world, world_seed, LaneMap(world), lane, s, props.xy[on], props.heading[on], props.size[on], table)
 
 
 def contact_world(world: World) -> ContactWorld:
@@ -127,14 +128,17 @@ class Simulation:
         return len(self._scenes)
 
     def new_scene(self, rng: np.random.Generator) -> Scene:
-        """The scene of the next episode: a new world drawn with ``rng``, or, when ``world_seed`` or
-        ``num_worlds`` is set, a cached world of seed ``(world_seed or 0) + rng.integers(num_worlds)``."""
+        """The scene of the next episode: the world of a seed drawn with ``rng``, or, when ``world_seed`` or
+        ``num_worlds`` is set, a cached world of seed ``(world_seed or 0) + rng.integers(num_worlds)``.
+        Every world is ``generate_world(config.world, default_rng(seed))`` for an integer seed, so that an
+        episode's world can be named in a scenario."""
         cfg = self.config
         if cfg.world_seed is None and cfg.num_worlds is None:
-            return build_scene(generate_world(cfg.world, rng))
+            seed = int(rng.integers(2**63))
+            return build_scene(generate_world(cfg.world, np.random.default_rng(seed)), seed)
         seed = (cfg.world_seed or 0) + (int(rng.integers(cfg.num_worlds)) if cfg.num_worlds else 0)
         if seed not in self._scenes:
-            self._scenes[seed] = build_scene(generate_world(cfg.world, np.random.default_rng(seed)))
+            self._scenes[seed] = build_scene(generate_world(cfg.world, np.random.default_rng(seed)), seed)
         return self._scenes[seed]
 
     def reset(self, scene: Scene, rng: np.random.Generator) -> SimState:
