@@ -8,7 +8,7 @@ from sim.env.observations.vector import ACTOR_FEATURES, EGO_FEATURES
 from sim.traffic.idm import idm_accel
 
 LOOKAHEAD_S = 0.9
-"""Pure-pursuit look-ahead time, s (distance clipped to 6..25 m)."""
+"""Pure-pursuit look-ahead time, s (distance clipped to 3..25 m)."""
 MAX_LAT_ACCEL = 2.0
 """Speed is limited so that route curvature gives at most this lateral acceleration, m/s^2."""
 CORRIDOR_M = 2.2
@@ -43,7 +43,7 @@ class LaneKeepingAgent:
         speed = float(ego["speed"])
 
         dist = np.hypot(route[:, 0], route[:, 1])
-        lookahead = np.clip(speed * LOOKAHEAD_S, 6.0, 25.0)
+        lookahead = np.clip(speed * LOOKAHEAD_S, 3.0, 25.0)
         target = route[min(int(np.searchsorted(dist, lookahead)), self.k - 1)]
         alpha = np.arctan2(target[1], target[0])
         wheelbase = self.mapping["wheelbase"]
