@@ -427,8 +427,6 @@ def _lane_changes(lf, li, lane, path, s, speed, accel, lc_from, cooldown, length
         best_t = -1
         best_a = 0.0
         best_s = 0.0
-        best_p1 = -1
-        best_p2 = -1
         for side in range(2):
             tl = li[ln, LEFT] if side == 0 else li[ln, RIGHT]
             bias = -KEEP_RIGHT_BIAS if side == 0 else KEEP_RIGHT_BIAS
@@ -504,7 +502,6 @@ def _lane_changes(lf, li, lane, path, s, speed, accel, lc_from, cooldown, length
                 gain += 5.0
             if gain > LC_THRESHOLD and gain > best_gain:
                 best_gain, best_t, best_a, best_s = gain, tl, a_new, s_t
-                best_p1, best_p2 = prospective[1], prospective[2] if p > 2 else -1
         if best_t < 0:
             continue
         clash = False
