@@ -297,9 +297,10 @@ def _limit_brake(lf, path_row, off_row, half, v, factor, b):
 @njit(cache=True)
 def step_kernel(lf, li, conflict, conflict_long, lane, prev_lane, path, s, d, d_rate, speed, accel, lc_from, cooldown,
                 length, width, factor, t_head, s0, a_max, b_comf, polite,
-                o_lane, o_lane2, o_s, o_speed, o_len, dt, decide, u):
+                o_lane, o_lane2, o_s, o_speed, o_len, dt, decide, u, forced):
     """One control step of ``dt`` s. Inputs are not modified; returns the new dynamic arrays
-    (lane, prev_lane, path, s, d, d_rate, speed, accel, lc_from, cooldown). ``u`` (N, 3) uniforms in [0, 1)."""
+    (lane, prev_lane, path, s, d, d_rate, speed, accel, lc_from, cooldown). ``u`` (N, 3) uniforms in [0, 1);
+    ``forced`` (N,) accelerations imposed by scenario events (m/s^2, NaN: none), applied without jerk limit."""
     n, p = path.shape
     off, dead = _offsets(lf, path, s)
     c_lane, c_s, c_v, c_half, c_own = _candidates(lf, lane, s, d, speed, length, width, lc_from,
@@ -334,6 +335,8 @@ def step_kernel(lf, li, conflict, conflict_long, lane, prev_lane, path, s, d, d_
         need = _limit_brake(lf, path[i], off[i], half, v, factor[i], b_comf[i])
         if need > 0.0:
             a = min(a, -need)
+        if not np.isnan(forced[i]):
+            a = forced[i]
         acc[i] = a
 
     new_lane = lane.copy()
@@ -355,7 +358,7 @@ def step_kernel(lf, li, conflict, conflict_long, lane, prev_lane, path, s, d, d_
     w2 = LANE_CHANGE_OMEGA * LANE_CHANGE_OMEGA
     for i in range(n):
         a = acc[i]
-        if a >= -b_comf[i]:
+        if a >= -b_comf[i] and np.isnan(forced[i]):
             a = min(max(a, accel[i] - JERK_LIMIT * dt), accel[i] + JERK_LIMIT * dt)
         a = min(max(a, -MAX_DECEL), a_max[i])
         v1 = max(speed[i] + a * dt, 0.0)

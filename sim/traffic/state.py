@@ -38,6 +38,7 @@ class TrafficState:
     max_accel: np.ndarray  # m/s^2
     comfort_decel: np.ndarray  # m/s^2
     politeness: np.ndarray  # MOBIL politeness
+    scripted: np.ndarray  # bool: placed by a scenario (never recycled)
 
     @property
     def n(self) -> int:

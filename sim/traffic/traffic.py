@@ -14,7 +14,7 @@ from sim.traffic import kernels as K
 from sim.traffic.lane_map import LaneMap
 from sim.traffic.spec import TrafficSpec
 from sim.traffic.state import PATH_LEN, TrafficState
-from sim.traffic.vehicle_classes import ACCEL_SCALE, sample_classes
+from sim.traffic.vehicle_classes import ACCEL_SCALE, HEIGHT, LENGTH, PALETTE, WIDTH, sample_classes
 
 RECYCLE_EVERY = 10
 """Control steps between checks for vehicles to recycle."""
@@ -96,7 +96,7 @@ def spawn_traffic(lmap: LaneMap, spec: TrafficSpec, rng: np.random.Generator, eg
         lc_from=np.full(n, -1, np.int64), lc_cooldown=np.zeros(n), kind=kind, length=length, width=width,
         height=height, colour=colour, speed_factor=speed_factor, time_headway=u(spec.time_headway_s),
         min_gap=u(spec.min_gap_m), max_accel=max_accel, comfort_decel=u(spec.comfort_decel_mps2),
-        politeness=u(spec.politeness),
+        politeness=u(spec.politeness), scripted=np.zeros(n, bool),
     )
     ego_xy = np.asarray(ego_xy, float).reshape(1, 2)
     ego_lane, ego_s, _ = lmap.graph.locate(ego_xy)
@@ -128,13 +128,14 @@ def traffic_poses(lmap: LaneMap, state: TrafficState):
 
 
 def step_traffic(lmap: LaneMap, st: TrafficState, obs: Obstacles, dt: float, rng: np.random.Generator,
-                 ego_xy, spec: TrafficSpec, step_index: int) -> TrafficState:
+                 ego_xy, spec: TrafficSpec, step_index: int, forced_accel: np.ndarray | None = None) -> TrafficState:
     """Advance traffic by ``dt`` seconds: accelerate (IDM), yield at junctions, change lanes (MOBIL), move,
     recycle.
 
     Drivers reconsider lanes every ``DECIDE_EVERY`` steps and far vehicles are recycled every
     ``RECYCLE_EVERY`` steps (``step_index`` counts control steps since reset). Draws 3 uniforms per
-    vehicle from ``rng`` each step (plus what recycling draws).
+    vehicle from ``rng`` each step (plus what recycling draws). ``forced_accel`` (N,) m/s^2, NaN for none,
+    overrides the driver model (scenario events such as a hard brake).
     """
     n = st.n
     if n == 0:
@@ -144,7 +145,7 @@ def step_traffic(lmap: LaneMap, st: TrafficState, obs: Obstacles, dt: float, rng
         lmap.lf, lmap.li, lmap.conflict, lmap.conflict_long, st.lane, st.prev_lane, st.path, st.s, st.d, st.d_rate, st.speed, st.accel,
         st.lc_from, st.lc_cooldown, st.length, st.width, st.speed_factor, st.time_headway, st.min_gap,
         st.max_accel, st.comfort_decel, st.politeness, obs.lane, obs.lane2, obs.s, obs.speed, obs.length,
-        float(dt), step_index % DECIDE_EVERY == 0, u)
+        float(dt), step_index % DECIDE_EVERY == 0, u, np.full(n, np.nan) if forced_accel is None else forced_accel)
     st = _evolve(st, lane=lane, prev_lane=prev_lane, path=path, s=s, d=d, d_rate=d_rate, speed=speed, accel=accel, lc_from=lc_from,
                  lc_cooldown=cooldown)
     if step_index % RECYCLE_EVERY == RECYCLE_EVERY - 1:
@@ -157,7 +158,7 @@ def _recycle(lmap, st, rng, ego_xy, obs, spec):
     x, y, _ = traffic_poses(lmap, st)
     far = np.hypot(x - ego_xy[0], y - ego_xy[1]) > spec.recycle_radius_m
     stuck = (st.path[:, 1] < 0) & (st.speed < 0.1)
-    gone = np.flatnonzero(far | stuck)
+    gone = np.flatnonzero((far | stuck) & ~st.scripted)
     if gone.size == 0:
         return st
     keep = np.setdiff1d(np.arange(st.n), gone)
@@ -198,3 +199,47 @@ def _recycle(lmap, st, rng, ego_xy, obs, spec):
     return _evolve(st, **final)
 
 
+def place_vehicles(lmap: LaneMap, rng: np.random.Generator, lane, s, d, speed, kind, size, styles) -> TrafficState:
+    """Scripted traffic vehicles at given lane poses (m), speeds (m/s), classes, sizes ((n, 3) m, NaN rows
+    sampled from the class) and driver styles (dict of (n,) arrays: speed_factor, time_headway, min_gap,
+    max_accel, comfort_decel, politeness)."""
+    lane = np.asarray(lane, np.int64)
+    n = lane.size
+    kind = np.asarray(kind, np.int8)
+    u = rng.random((n, 3))
+    sampled = np.stack([r[kind, 0] + u[:, j] * (r[kind, 1] - r[kind, 0]) for j, r in enumerate((LENGTH, WIDTH, HEIGHT))],
+                       axis=1)
+    size = np.where(np.isnan(size), sampled, size)
+    colour = PALETTE[rng.integers(0, len(PALETTE), size=n)]
+    return TrafficState(
+        lane=lane, prev_lane=np.full(n, -1, np.int64), path=_fill_path(lmap, lane, rng), s=np.asarray(s, float),
+        d=np.asarray(d, float), d_rate=np.zeros(n), speed=np.asarray(speed, float), accel=np.zeros(n),
+        lc_from=np.full(n, -1, np.int64), lc_cooldown=np.zeros(n), kind=kind, length=size[:, 0],
+        width=size[:, 1], height=size[:, 2], colour=colour, scripted=np.ones(n, bool),
+        **{k: np.asarray(v, float) for k, v in styles.items()},
+    )
+
+
+def concat_traffic(a: TrafficState, b: TrafficState) -> TrafficState:
+    """The vehicles of ``a`` followed by those of ``b``."""
+    return TrafficState(**{k: np.concatenate([v, getattr(b, k)]) for k, v in a.arrays().items()})
+
+
+def force_lane_change(lmap: LaneMap, st: TrafficState, i: int, direction: str, rng: np.random.Generator):
+    """Vehicle ``i`` starts a lane change to its ``direction`` ("left"/"right") neighbour now, whatever MOBIL
+    would say (a scripted cut-in). Returns (state, done); done is False where there is no such lane."""
+    lane = int(st.lane[i])
+    target = int((lmap.left if direction == "left" else lmap.right)[lane])
+    if target < 0:
+        return st, False
+    shift = 0.5 * (lmap.width[lane] + lmap.width[target]) * (-1.0 if direction == "left" else 1.0)
+    changes = {name: getattr(st, name).copy() for name in ("lane", "prev_lane", "path", "s", "d", "lc_from",
+                                                           "lc_cooldown")}
+    changes["s"][i] = st.s[i] * lmap.length[target] / lmap.length[lane]
+    changes["d"][i] = st.d[i] + shift
+    changes["lc_from"][i] = lane
+    changes["lane"][i] = target
+    changes["prev_lane"][i] = -1
+    changes["path"][i] = _fill_path(lmap, np.array([target]), rng)[0]
+    changes["lc_cooldown"][i] = K.LC_COOLDOWN_S
+    return _evolve(st, **changes), True

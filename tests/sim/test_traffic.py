@@ -47,7 +47,7 @@ def make_state(lmap, lane, s, speed, factor=1.0, length=4.5, width=1.8, rng=None
         lc_cooldown=np.zeros(n), kind=np.zeros(n, np.int8), length=full(length), width=full(width),
         height=np.full(n, 1.5), colour=np.zeros((n, 3), np.uint8), speed_factor=full(factor),
         time_headway=np.full(n, 1.5), min_gap=np.full(n, 2.0), max_accel=np.full(n, 1.5),
-        comfort_decel=np.full(n, 2.0), politeness=np.full(n, 0.3),
+        comfort_decel=np.full(n, 2.0), politeness=np.full(n, 0.3), scripted=np.zeros(n, bool),
     )
 
 
