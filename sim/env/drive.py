@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -11,7 +12,9 @@ from sim.env.observations import Frame, make_observation
 from sim.env.reward import metrics, reward, terminated
 from sim.env.simulation import Simulation, contact_world
 from sim.env.topdown import render_topdown
+from sim.env.scenario_export import export_scenario, scenario_outcome
 from sim.env.vector_space import obstacles_table, vector_space
+from sim.scenario.io import load_scenario
 
 MAX_CACHED_CONTACT_WORLDS = 16
 
@@ -27,11 +30,15 @@ class DriveEnv(gym.Env):
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
 
-    def __init__(self, render_mode: str | None = None, config: DriveConfig | None = None, **kwargs):
+    def __init__(self, render_mode: str | None = None, config: DriveConfig | None = None, scenario=None, **kwargs):
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"roadloop/Drive-v0: render_mode must be None or 'rgb_array', got {render_mode!r}")
         if config is not None and kwargs:
             raise ValueError(f"roadloop/Drive-v0: pass either config= or keyword options, not both ({sorted(kwargs)})")
+        self.scenario = load_scenario(scenario) if isinstance(scenario, (str, Path)) else scenario
+        if self.scenario is not None:
+            s = self.scenario
+            kwargs = {**kwargs, "world": s.world.spec, "traffic": s.traffic, "episode_seconds": s.success.max_seconds}
         self.config = config if config is not None else DriveConfig.from_kwargs(**kwargs)
         self.render_mode = render_mode
         self.metadata = {**self.metadata, "render_fps": self.config.control_hz}
@@ -51,12 +58,18 @@ class DriveEnv(gym.Env):
         super().reset(seed=seed)
         if options:
             raise ValueError(f"roadloop/Drive-v0: reset options are not supported, got {sorted(options)}")
-        scene = self.sim.new_scene(self.np_random)
+        if self.scenario is None:
+            scene = self.sim.new_scene(self.np_random)
+        else:
+            scene = self.sim.scenario_scene(self.scenario)
         if scene is not self.scene:
             self.scene = scene
             self.obstacles = obstacles_table(scene)
             self.contacts = self._contact_world(scene)
-        self.state = self.sim.reset(scene, self.np_random)
+        if self.scenario is None:
+            self.state = self.sim.reset(scene, self.np_random)
+        else:
+            self.state = self.sim.reset_scenario(scene, self.scenario, self.np_random)
         info = self._info()
         info["action_mapping"] = self.action_mapping()
         return self.obs_type.observe(self._frame()), info
@@ -81,12 +94,29 @@ class DriveEnv(gym.Env):
         r = reward(self.config.reward, prev, self.state)
         term = terminated(self.state)
         trunc = not term and self.state.t >= self.config.episode_seconds - 1e-9
-        return self.obs_type.observe(self._frame()), r, term, trunc, self._info()
+        info = self._info()
+        if self.scenario is not None and (term or trunc):
+            info["scenario"] = scenario_outcome(self.scenario, self.state)
+        return self.obs_type.observe(self._frame()), r, term, trunc, info
 
     def _info(self) -> dict:
         info = metrics(self.state)
-        info["vector_space"] = vector_space(self.state, self.obstacles, 1 + self.config.traffic.count)
+        info["vector_space"] = vector_space(self.state, self.obstacles, self._max_actors())
+        if self.state.notes:
+            info["notes"] = self.state.notes
         return info
+
+    def _max_actors(self) -> int:
+        """Fixed length of the actor arrays in ``info["vector_space"]``."""
+        n = 1 + self.config.traffic.count
+        return n + len(self.scenario.actors) if self.scenario is not None else n
+
+    def export_scenario(self, name: str = "exported", description: str = ""):
+        """The current state as a Scenario: this world (by seed), the ego on its route, and every traffic
+        vehicle as an IDM actor with its own driver style. Save it with sim.scenario.io.save_scenario."""
+        if self.state is None:
+            raise RuntimeError("roadloop/Drive-v0: call reset() before export_scenario()")
+        return export_scenario(self.state, self.scene, self.config, name, description)
 
     def render(self):
         if self.render_mode != "rgb_array" or self.state is None:

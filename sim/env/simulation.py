@@ -10,9 +10,11 @@ import numpy as np
 from sim.env.config import DriveConfig
 from sim.env.raster import WorldRaster
 from sim.env.route import Route
+from sim.env.scenario_plan import Plan, due_lane_changes, ego_route, forced_accel, idm_vehicles, make_plan
 from sim.physics import ContactWorld, VehicleParams, VehicleState, get_model
 from sim.physics.collision import boxes_overlap
 from sim.traffic import Obstacles, TrafficState, spawn_traffic, step_traffic, traffic_poses
+from sim.traffic.traffic import concat_traffic, force_lane_change, place_vehicles
 from sim.traffic.lane_map import LaneMap
 from sim.world import PROP_KINDS, World, generate_world
 
@@ -32,12 +34,16 @@ ACTOR_FIELDS = ("x", "y", "heading", "speed", "length", "width", "height")
 
 @dataclass(frozen=True, eq=False)
 class Actors:
-    """Every actor this step, ego first, then traffic: ``table`` (len(ACTOR_FIELDS), N) float64 with one row
-    per field (also readable as attributes ``x``, ``y``, ...), and ``kind`` (N,) int8: -1 ego, else an index
-    into sim.traffic.vehicle_classes.CLASS_NAMES."""
+    """Every actor this step, ego first, then traffic, then a scenario's puppets: ``table``
+    (len(ACTOR_FIELDS), N) float64 with one row per field (also readable as attributes ``x``, ``y``, ...),
+    ``kind`` (N,) int8: -1 ego, else an index into sim.traffic.vehicle_classes.CLASS_NAMES, and ``valid``
+    (N,) bool (a replay puppet exists only during its track)."""
 
     table: np.ndarray
     kind: np.ndarray
+    valid: np.ndarray
+    puppets: int = 0
+    """How many of the last actors are a scenario's puppets."""
 
     x = property(lambda self: self.table[0])
     y = property(lambda self: self.table[1])
@@ -67,6 +73,12 @@ class SimState:
     lat_accel: float
     collision: str
     off_road: bool
+    plan: Plan | None = None
+    """The scenario being played, if any."""
+    fired: frozenset = frozenset()
+    """Indices of the scenario's one-shot events (lane changes) already applied."""
+    notes: tuple[str, ...] = ()
+    """What happened this step that an event could not do (e.g. a lane change with no lane there)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -158,6 +170,32 @@ class Simulation:
             lat_accel=0.0, collision="", off_road=False,
         )
 
+    def scenario_scene(self, scenario) -> Scene:
+        """The (cached) scene of a scenario's world."""
+        key = ("scenario", scenario.world.seed, scenario.world.spec)
+        if key not in self._scenes:
+            seed = scenario.world.seed
+            self._scenes[key] = build_scene(generate_world(scenario.world.spec, np.random.default_rng(seed)), seed)
+        return self._scenes[key]
+
+    def reset_scenario(self, scene: Scene, scenario, rng: np.random.Generator) -> SimState:
+        """The first state of ``scenario`` (checked against the world; ScenarioError names what is wrong)."""
+        world = scene.world
+        plan = make_plan(scenario, world, rng)
+        route, x, y, h = ego_route(plan, world, rng, ROUTE_BEYOND_GOAL_M)
+        ego = VehicleState.from_pose([x], [y], [h], [scenario.ego.speed])
+        scripted = place_vehicles(scene.lane_map, rng, **idm_vehicles(plan, world, rng))
+        background = spawn_traffic(scene.lane_map, scenario.traffic, rng, (x, y), EGO_LENGTH)
+        traffic = concat_traffic(scripted, background)
+        hint = int(np.argmin(np.hypot(route.points[:, 0] - x, route.points[:, 1] - y)))
+        idx, progress, offset, _ = route.project((x, y), hint)
+        return SimState(
+            t=0.0, step_index=0, ego=ego, traffic=traffic, actors=_actors(scene, ego, traffic, plan, 0.0),
+            route=route, route_index=idx, progress_m=progress, route_offset_m=offset,
+            lane=int(route.point_lane[idx]), accel=0.0, jerk=0.0, lat_accel=0.0, collision="", off_road=False,
+            plan=plan,
+        )
+
     def controls(self, action: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Map a normalised action in [-1, 1]^2 to (steer target rad, acceleration m/s^2).
 
@@ -179,9 +217,16 @@ class Simulation:
         graph = scene.world.lanes
         idx, progress, offset, along = state.route.project((ex, ey), state.route_index)
         lane, lane_s, in_lane = _ego_lane(graph, state.route, idx, offset, along, ex, ey, eh)
-        traffic = step_traffic(scene.lane_map, state.traffic, _obstacles(scene, lane, lane_s, ego), dt, rng,
-                               (ex, ey), cfg.traffic, state.step_index)
-        actors = _actors(scene, ego, traffic)
+        plan, fired, notes = state.plan, state.fired, ()
+        before = state.traffic
+        forced = None
+        if plan is not None:
+            before, fired, notes = _fire_lane_changes(scene, plan, before, state.t, fired, rng)
+            forced = forced_accel(plan, state.t, before.speed)
+        obstacles = _obstacles(scene, lane, lane_s, ego, state.actors)
+        traffic = step_traffic(scene.lane_map, before, obstacles, dt, rng, (ex, ey), cfg.traffic, state.step_index,
+                               forced)
+        actors = _actors(scene, ego, traffic, plan, state.t + dt)
 
         collision = ""
         if _hits_vehicle(ego, actors):
@@ -195,8 +240,20 @@ class Simulation:
             t=state.t + dt, step_index=state.step_index + 1, ego=ego, traffic=traffic, actors=actors,
             route=state.route, route_index=idx, progress_m=progress, route_offset_m=offset, lane=int(lane[0]),
             accel=a, jerk=(a - state.accel) / dt, lat_accel=float(ego.speed[0] * ego.yaw_rate[0]),
-            collision=collision, off_road=off_road,
+            collision=collision, off_road=off_road, plan=plan, fired=fired, notes=notes,
         )
+
+
+def _fire_lane_changes(scene: Scene, plan: Plan, traffic: TrafficState, t: float, fired: frozenset, rng):
+    """Apply the scenario's lane changes due at ``t``; returns (traffic, fired, notes)."""
+    notes = []
+    for k, i, direction in due_lane_changes(plan, t, fired):
+        traffic, done = force_lane_change(scene.lane_map, traffic, i, direction, rng)
+        fired = fired | {k}
+        if not done:
+            notes.append(f"event {k}: lane_change {direction} of {plan.scenario.events[k].actor} skipped: "
+                         f"no lane on that side of lane {int(traffic.lane[i])}")
+    return traffic, fired, tuple(notes)
 
 
 def _ego_lane(graph, route: Route, idx: int, offset: float, along: float, x: float, y: float, heading: float):
@@ -212,9 +269,9 @@ def _ego_lane(graph, route: Route, idx: int, offset: float, along: float, x: flo
 
 
 def _hits_vehicle(ego: VehicleState, actors: Actors) -> bool:
-    """Oriented-box overlap of the ego with any traffic vehicle (SAT only for those close enough)."""
+    """Oriented-box overlap of the ego with any other actor present (SAT only for those close enough)."""
     reach = 0.5 * (np.hypot(EGO_LENGTH, EGO_WIDTH) + np.hypot(actors.length[1:], actors.width[1:]))
-    near = np.flatnonzero(np.hypot(actors.x[1:] - ego.x[0], actors.y[1:] - ego.y[0]) <= reach) + 1
+    near = np.flatnonzero((np.hypot(actors.x[1:] - ego.x[0], actors.y[1:] - ego.y[0]) <= reach) & actors.valid[1:]) + 1
     if near.size == 0:
         return False
     return bool(boxes_overlap(
@@ -223,10 +280,10 @@ def _hits_vehicle(ego: VehicleState, actors: Actors) -> bool:
     ).any())
 
 
-def _obstacles(scene: Scene, lane, lane_s, ego: VehicleState) -> Obstacles:
-    """The ego and on-lane props as obstacles for traffic."""
+def _obstacles(scene: Scene, lane, lane_s, ego: VehicleState, previous: Actors) -> Obstacles:
+    """The ego, on-lane props and a scenario's puppets (where they were last step) as obstacles for traffic."""
     on = scene.prop_lane >= 0
-    return Obstacles(
+    obstacles = Obstacles(
         lane=np.concatenate([lane, scene.prop_lane[on]]),
         lane2=np.full(1 + scene.obstacle_xy.shape[0], -1, dtype=np.int64),
         s=np.concatenate([lane_s, scene.prop_s[on]]),
@@ -234,17 +291,35 @@ def _obstacles(scene: Scene, lane, lane_s, ego: VehicleState) -> Obstacles:
         length=np.concatenate([[EGO_LENGTH], scene.obstacle_size[:, 0]]),
         xy=np.concatenate([[[ego.x[0], ego.y[0]]], scene.obstacle_xy]),
     )
+    n = len(previous.kind)
+    puppets = np.arange(n - previous.puppets, n)
+    puppets = puppets[previous.valid[puppets]]
+    if puppets.size == 0:
+        return obstacles
+    tab = previous.table[:, puppets]
+    p_lane, p_s, _ = scene.world.lanes.locate(tab[:2].T, tab[2])
+    return Obstacles(
+        lane=np.concatenate([obstacles.lane, p_lane]), lane2=np.concatenate([obstacles.lane2, np.full(puppets.size, -1)]),
+        s=np.concatenate([obstacles.s, p_s]), speed=np.concatenate([obstacles.speed, tab[3]]),
+        length=np.concatenate([obstacles.length, tab[4]]), xy=np.concatenate([obstacles.xy, tab[:2].T]),
+    )
 
 
-def _actors(scene: Scene, ego: VehicleState, traffic: TrafficState) -> Actors:
-    table = np.empty((len(ACTOR_FIELDS), 1 + traffic.n))
+def _actors(scene: Scene, ego: VehicleState, traffic: TrafficState, plan: Plan | None = None, t: float = 0.0) -> Actors:
+    k = len(plan.puppets.ids) if plan is not None else 0
+    n = 1 + traffic.n
+    table = np.empty((len(ACTOR_FIELDS), n + k))
     table[:, 0] = (ego.x[0], ego.y[0], ego.heading[0], ego.speed[0], EGO_LENGTH, EGO_WIDTH, EGO_HEIGHT)
-    table[0, 1:], table[1, 1:], table[2, 1:] = traffic_poses(scene.lane_map, traffic)
-    table[3, 1:] = traffic.speed
-    table[4, 1:] = traffic.length
-    table[5, 1:] = traffic.width
-    table[6, 1:] = traffic.height
-    kind = np.empty(1 + traffic.n, np.int8)
+    table[0, 1:n], table[1, 1:n], table[2, 1:n] = traffic_poses(scene.lane_map, traffic)
+    table[3, 1:n] = traffic.speed
+    table[4, 1:n] = traffic.length
+    table[5, 1:n] = traffic.width
+    table[6, 1:n] = traffic.height
+    kind = np.empty(n + k, np.int8)
     kind[0] = -1
-    kind[1:] = traffic.kind
-    return Actors(table, kind)
+    kind[1:n] = traffic.kind
+    valid = np.ones(n + k, bool)
+    if k:
+        table[:, n:], valid[n:] = plan.puppets.table(t)
+        kind[n:] = plan.puppets.kind
+    return Actors(table, kind, valid, k)

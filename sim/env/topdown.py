@@ -11,6 +11,8 @@ ASPHALT = (80, 80, 84)
 LINE = (235, 235, 235)
 ROUTE = (60, 140, 255)
 EGO = (220, 40, 40)
+PUPPET = (190, 150, 230)
+"""Static and replayed scenario actors."""
 PROP_COLOURS = np.array([[35, 90, 35], [150, 150, 150], [255, 120, 0], [110, 110, 160]], np.uint8)
 
 
@@ -34,9 +36,10 @@ def render_topdown(frame, size: int, m_per_px: float) -> np.ndarray:
     polys, kinds = raster.props_in_view(view, m)
     for poly, kind in zip(polys, kinds):
         cv2.fillPoly(img, [poly], tuple(int(c) for c in PROP_COLOURS[kind]), cv2.LINE_AA, SHIFT)
-    boxes = boxes_px(m, a.x, a.y, a.heading, a.length, a.width)
-    colours = [EGO] + [tuple(int(c) for c in col) for col in st.traffic.colour]
-    for poly, colour in zip(boxes, colours):
+    shown = np.flatnonzero(a.valid)
+    boxes = boxes_px(m, a.x[shown], a.y[shown], a.heading[shown], a.length[shown], a.width[shown])
+    colours = [EGO] + [tuple(int(c) for c in col) for col in st.traffic.colour] + [PUPPET] * a.puppets
+    for poly, colour in zip(boxes, [colours[i] for i in shown]):
         cv2.fillPoly(img, [poly], colour, cv2.LINE_AA, SHIFT)
         cv2.polylines(img, [poly], True, (20, 20, 20), 1, cv2.LINE_AA, SHIFT)
     text = f"t={st.t:5.1f}s  v={float(st.ego.speed[0]):4.1f} m/s  progress={st.progress_m:5.0f} m"

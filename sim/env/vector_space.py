@@ -32,12 +32,13 @@ def vector_space(state, obstacles: dict, max_actors: int) -> dict:
     table = np.zeros((len(ACTOR_FIELDS), max_actors))
     table[:, :n] = a.table
     actors = dict(zip(ACTOR_FIELDS, table))
-    actors["valid"] = np.arange(max_actors) < n
+    actors["valid"] = np.zeros(max_actors, bool)
+    actors["valid"][:n] = a.valid
     actors["kind"] = np.zeros(max_actors, np.int8)
     actors["kind"][:n] = a.kind
     actors["lane"] = np.full(max_actors, -1, np.int64)
     actors["lane"][0] = state.lane
-    actors["lane"][1:n] = state.traffic.lane
+    actors["lane"][1 : 1 + state.traffic.n] = state.traffic.lane
     return {
         "actors": actors,
         "obstacles": {k: v.copy() for k, v in obstacles.items()},

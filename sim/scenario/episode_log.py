@@ -2,7 +2,8 @@
 
 Format (documented for users): one ``.npz`` file (NumPy zip, no pickle) holding
 - ``meta``: a JSON string: ``format`` ("roadloop-episode-log"), ``format_version``, ``code_version``, ``env_id``,
-  ``config`` (DriveConfig.to_dict()), ``reset`` ({"seed": int} or {"rng_state": numpy bit-generator state}),
+  ``config`` (DriveConfig.to_dict()), ``scenario`` (the scenario document played, or null), ``reset``
+  ({"seed": int} or {"rng_state": numpy bit-generator state}),
   ``agent`` (name or null), ``steps`` T, ``checksum`` (SHA-256 of every array below, in name order);
 - ``actions`` (T, 2) float64: the actions as given to ``step``;
 - ``ego`` (T+1, 8) float64: x, y, heading, speed, lateral_speed, yaw_rate, steer, accel after reset and each step;

@@ -9,6 +9,7 @@ import numpy as np
 
 from sim.env.simulation import COLLISION_KINDS
 from sim.scenario.episode_log import EpisodeLog, code_version, save_log
+from sim.scenario.io import to_dict
 
 
 def reset_spec(env: gym.Env, seed: int | None) -> dict:
@@ -38,7 +39,8 @@ class EpisodeRecorder:
     def __init__(self, env: gym.Env, reset: dict, agent: str | None, obs):
         base = env.unwrapped
         self.meta = {"code_version": code_version(), "env_id": env.spec.id if env.spec else "roadloop/Drive-v0",
-                     "config": base.config.to_dict(), "reset": reset, "agent": agent}
+                     "config": base.config.to_dict(), "reset": reset, "agent": agent,
+                     "scenario": to_dict(base.scenario) if base.scenario is not None else None}
         state = base.state
         self.kind = state.actors.kind.copy()
         self.actions, self.ego, self.actors, self.progress = [], [_ego_row(state)], [state.actors.table.copy()], [
@@ -90,6 +92,8 @@ class RecordEpisodes(gym.Wrapper):
         return obs, info
 
     def step(self, action):
+        if self.recorder is None:
+            raise RuntimeError("RecordEpisodes: the episode has ended (or not begun): call reset() first")
         obs, reward, terminated, truncated, info = self.env.step(action)
         self.recorder.record(self.env, action, obs, reward, terminated, truncated)
         if terminated or truncated:

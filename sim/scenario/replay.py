@@ -11,6 +11,7 @@ import numpy as np
 import sim  # noqa: F401  (registers the environments)
 from sim.env.config import DriveConfig
 from sim.scenario.episode_log import EpisodeLog
+from sim.scenario.io import from_dict
 from sim.scenario.recorder import EpisodeRecorder
 
 COMPARED = ("ego", "actors", "obs_digest", "reward", "terminated", "truncated", "collision", "off_road", "progress_m")
@@ -32,7 +33,8 @@ class ReplayResult:
 def make_env(log: EpisodeLog, render: bool = False) -> gym.Env:
     """The environment a log was recorded in, reset to the log's first state."""
     config = DriveConfig.from_kwargs(**log.meta["config"])
-    env = gym.make(log.meta["env_id"], config=config, render_mode="rgb_array" if render else None)
+    scenario = from_dict(log.meta["scenario"]) if log.meta.get("scenario") else None
+    env = gym.make(log.meta["env_id"], config=config, scenario=scenario, render_mode="rgb_array" if render else None)
     reset = log.meta["reset"]
     if "seed" in reset:
         env.reset(seed=reset["seed"])

@@ -30,8 +30,9 @@ class BevObservation(ObservationType):
         view = View(float(a.x[0]), float(a.y[0]), float(a.heading[0]), b.size, b.size, b.m_per_px, b.ego_row)
         m = view.affine()
         vehicles = np.zeros((b.size, b.size), np.uint8)
-        cv2.fillPoly(vehicles, boxes_px(m, a.x[1:], a.y[1:], a.heading[1:], a.length[1:], a.width[1:]), 255,
-                     cv2.LINE_8, SHIFT)
+        others = np.flatnonzero(a.valid[1:]) + 1
+        cv2.fillPoly(vehicles, boxes_px(m, a.x[others], a.y[others], a.heading[others], a.length[others],
+                                        a.width[others]), 255, cv2.LINE_8, SHIFT)
         scene = frame.scene
         on = scene.prop_lane >= 0
         if on.any():

@@ -54,6 +54,7 @@ class VectorObservation(ObservationType):
         others = np.concatenate([st.actors.table[:, 1:], scene.obstacle_table], axis=1)
         rel = others[:2] - ((x,), (y,))
         dist = np.hypot(rel[0], rel[1])
+        dist[: len(st.actors.valid) - 1][~st.actors.valid[1:]] = np.inf
         order = np.argsort(dist, kind="stable")[: self.n]
         order = order[dist[order] <= self.config.vector.actor_range_m]
         m = order.size
