@@ -87,3 +87,39 @@ def load_scenario_text() -> str:
     from pathlib import Path
 
     return (Path(__file__).resolve().parents[2] / "scenarios" / "cut_in_short_gap.yaml").read_text()
+
+
+def _lane_track_csv(path, world, lanes_and_ids, speed=8.0, seconds=6.0):
+    """A CSV of tracks along lane centerlines (id, t, x, y, heading, speed, length, width)."""
+    rows = ["id,t,x,y,heading,speed,length,width"]
+    for actor_id, lane, s0 in lanes_and_ids:
+        t = np.arange(0.0, seconds + 1e-9, 0.5)
+        xy, h = world.lanes.cartesian(np.full(t.size, lane), s0 + speed * t, np.zeros(t.size))
+        rows += [f"{actor_id},{ti},{x},{y},{hh},{speed},4.5,1.8" for ti, (x, y), hh in zip(t, xy, h)]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("reactive", [False, True])
+def test_imported_tracks_play_as_replayed_or_reactive_actors(tmp_path, reactive):
+    from sim.scenario.tracks import import_tracks
+    from sim.world import WorldSpec, generate_world
+
+    spec = WorldSpec(road_length_m=800.0, lanes_per_direction=(2, 2))
+    world = generate_world(spec, np.random.default_rng(12))
+    lane = int(np.argmax(world.lanes.lane_length * (world.lanes.lane_junction < 0)))
+    csv = _lane_track_csv(tmp_path / "drive.csv", world, [("me", lane, 5.0), ("lead", lane, 40.0)])
+    scenario = import_tracks(csv, world_seed=12, world_spec=spec, ego_id="me", reactive=reactive)
+    env = gym.make("roadloop/Scenario-v0", scenario=scenario)
+    env.reset(seed=0)
+    for _ in range(20):
+        env.step(np.array([0.0, 0.0], np.float32))
+    state = env.unwrapped.state
+    lead = state.actors.table[:, -1] if not reactive else state.actors.table[:, 1]
+    expected, _ = world.lanes.cartesian(np.array([lane]), np.array([40.0 + 8.0 * state.t]), np.zeros(1))
+    if reactive:  # an IDM car: it drives on from its first sample, along its lane
+        assert state.actors.puppets == 0 and state.traffic.lane[0] in (lane, *world.lanes.lanes[lane].successors)
+        assert lead[3] > 0.0
+    else:  # a puppet: exactly where its track says
+        assert state.actors.puppets == 1 and state.actors.valid[-1]
+        np.testing.assert_allclose(lead[:2], expected[0], atol=0.05)
