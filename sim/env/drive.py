@@ -38,7 +38,7 @@ class DriveEnv(gym.Env):
         self.scenario = load_scenario(scenario) if isinstance(scenario, (str, Path)) else scenario
         if self.scenario is not None:
             s = self.scenario
-            kwargs = {**kwargs, "world": s.world.spec, "traffic": s.traffic, "episode_seconds": s.success.max_seconds}
+            kwargs = {"episode_seconds": s.success.max_seconds, **kwargs, "world": s.world.spec, "traffic": s.traffic}
         self.config = config if config is not None else DriveConfig.from_kwargs(**kwargs)
         self.render_mode = render_mode
         self.metadata = {**self.metadata, "render_fps": self.config.control_hz}

@@ -27,18 +27,34 @@ class Route:
 
     @classmethod
     def from_lanes(cls, graph, lanes, goal_s: float) -> "Route":
-        pieces = [graph.lanes[lane].centerline for lane in lanes]
-        points = np.concatenate([pieces[0]] + [p[1:] for p in pieces[1:]])
-        point_lane = np.concatenate([np.full(len(pieces[0]), lanes[0])]
-                                    + [np.full(len(p) - 1, lane) for p, lane in zip(pieces[1:], lanes[1:])])
-        point_lane_s = np.concatenate([graph.lanes[lanes[0]].s] + [graph.lanes[lane].s[1:] for lane in lanes[1:]])
+        """The route through ``lanes``: each next lane a successor, or a left/right neighbour (a lane change,
+        made halfway along the current lane: the route leaves it at half its length and joins the neighbour
+        at the matching arc length)."""
+        lanes = [int(lane) for lane in lanes]
+        pieces, piece_lanes, piece_s = [], [], []
+        start = 0.0
+        for k, lane in enumerate(lanes):
+            line, s = graph.lanes[lane].centerline, graph.lanes[lane].s
+            nxt = lanes[k + 1] if k + 1 < len(lanes) else -1
+            changes = nxt >= 0 and nxt in (graph.left[lane], graph.right[lane])
+            end = 0.5 * (start + s[-1]) if changes else np.inf
+            keep = (s >= start - 1e-9) & (s <= end)
+            if k and not changes and start == 0.0:
+                keep[0] = False  # the joint point is the previous lane's last point
+            pieces.append(line[keep])
+            piece_lanes.append(np.full(int(keep.sum()), lane))
+            piece_s.append(s[keep])
+            start = end * graph.lane_length[nxt] / graph.lane_length[lane] if changes else 0.0
+        points = np.concatenate(pieces)
+        point_lane = np.concatenate(piece_lanes)
+        point_lane_s = np.concatenate(piece_s)
         seg = np.hypot(*np.diff(points, axis=0).T)
         keep = np.concatenate([[True], seg > 1e-6])
         points, point_lane, point_lane_s = points[keep], point_lane[keep], point_lane_s[keep]
         s = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(points, axis=0).T))])
         d = np.gradient(points, axis=0)
         heading = np.unwrap(np.arctan2(d[:, 1], d[:, 0]))
-        return cls(tuple(int(lane) for lane in lanes), points, s, heading, point_lane.astype(np.int64), point_lane_s,
+        return cls(tuple(lanes), points, s, heading, point_lane.astype(np.int64), point_lane_s,
                    float(min(goal_s, s[-1])))
 
     def project(self, xy, hint: int) -> tuple[int, float, float, float]:
