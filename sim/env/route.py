@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+LANE_CHANGE_M = 40.0
+"""Length over which a route moves from a lane to its neighbour, m."""
 SEARCH_BACK = 10
 SEARCH_AHEAD = 80
 """Route points searched around the previous match when projecting the ego (0.5 m each)."""
@@ -28,23 +30,38 @@ class Route:
     @classmethod
     def from_lanes(cls, graph, lanes, goal_s: float) -> "Route":
         """The route through ``lanes``: each next lane a successor, or a left/right neighbour (a lane change,
-        made halfway along the current lane: the route leaves it at half its length and joins the neighbour
-        at the matching arc length)."""
+        centred halfway along what is left of the current lane and blended over LANE_CHANGE_M with a smoothstep
+        from one centerline to the other). ``point_lane`` switches to the new lane halfway through the blend."""
         lanes = [int(lane) for lane in lanes]
         pieces, piece_lanes, piece_s = [], [], []
         start = 0.0
         for k, lane in enumerate(lanes):
-            line, s = graph.lanes[lane].centerline, graph.lanes[lane].s
+            s = graph.lanes[lane].s
             nxt = lanes[k + 1] if k + 1 < len(lanes) else -1
             changes = nxt >= 0 and nxt in (graph.left[lane], graph.right[lane])
-            end = 0.5 * (start + s[-1]) if changes else np.inf
-            keep = (s >= start - 1e-9) & (s <= end)
-            if k and not changes and start == 0.0:
+            if changes:
+                middle = 0.5 * (start + s[-1])
+                half = min(0.5 * LANE_CHANGE_M, middle - start, s[-1] - middle)
+                own = s[(s >= start - 1e-9) & (s < middle - half)]
+                blend = np.arange(middle - half, middle + half, 0.5)
+                ratio = graph.lane_length[nxt] / graph.lane_length[lane]
+                a, _ = graph.cartesian(np.full(blend.size, lane), blend, np.zeros(blend.size))
+                b, _ = graph.cartesian(np.full(blend.size, nxt), blend * ratio, np.zeros(blend.size))
+                u = (blend - (middle - half)) / max(2.0 * half, 1e-9)
+                w = (u * u * (3.0 - 2.0 * u))[:, None]
+                own_xy, _ = graph.cartesian(np.full(own.size, lane), own, np.zeros(own.size))
+                pieces += [own_xy, (1.0 - w) * a + w * b]
+                piece_lanes += [np.full(own.size, lane), np.where(u < 0.5, lane, nxt)]
+                piece_s += [own, np.where(u < 0.5, blend, blend * ratio)]
+                start = (middle + half) * ratio
+                continue
+            keep = s >= start - 1e-9
+            if k and start == 0.0:
                 keep[0] = False  # the joint point is the previous lane's last point
-            pieces.append(line[keep])
+            pieces.append(graph.lanes[lane].centerline[keep])
             piece_lanes.append(np.full(int(keep.sum()), lane))
             piece_s.append(s[keep])
-            start = end * graph.lane_length[nxt] / graph.lane_length[lane] if changes else 0.0
+            start = 0.0
         points = np.concatenate(pieces)
         point_lane = np.concatenate(piece_lanes)
         point_lane_s = np.concatenate(piece_s)

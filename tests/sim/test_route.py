@@ -1,11 +1,11 @@
 """The ego's route polyline."""
 import numpy as np
 
-from sim.env.route import Route
+from sim.env.route import LANE_CHANGE_M, Route
 from sim.world import WorldSpec, generate_world
 
 
-def test_route_with_a_lane_change_switches_lanes_halfway():
+def test_route_with_a_lane_change_blends_across_halfway():
     world = generate_world(WorldSpec(road_length_m=800.0, lanes_per_direction=(2, 2)), np.random.default_rng(12))
     g = world.lanes
     a = next(i for i in range(len(g.lanes)) if g.right[i] >= 0 and g.lane_length[i] > 60 and g.succ[g.right[i], 0] >= 0)
@@ -13,11 +13,14 @@ def test_route_with_a_lane_change_switches_lanes_halfway():
     route = Route.from_lanes(g, [a, b, int(g.succ[b, 0])], np.inf)
     on_a = route.point_lane == a
     assert on_a[: on_a.sum()].all()  # a first, then b, then b's successor
-    assert abs(route.point_lane_s[on_a][-1] - 0.5 * g.lane_length[a]) <= g.lane_spacing[a]
-    first_b = np.flatnonzero(route.point_lane == b)[0]
-    assert abs(route.point_lane_s[first_b] - 0.5 * g.lane_length[b]) <= g.lane_spacing[b]
+    assert abs(route.point_lane_s[on_a][-1] - 0.5 * g.lane_length[a]) <= 1.0  # switches lane halfway along a
     xy, _ = g.cartesian(route.point_lane, route.point_lane_s, np.zeros(len(route.s)))
-    np.testing.assert_allclose(xy, route.points, atol=1e-6)  # every point lies on its lane
+    off = np.hypot(*(xy - route.points).T)
+    blending = np.abs(route.point_lane_s - 0.5 * g.lane_length[route.point_lane]) <= LANE_CHANGE_M / 2 + 0.5
+    blending &= np.isin(route.point_lane, (a, b))
+    np.testing.assert_allclose(off[~blending], 0.0, atol=1e-6)  # outside the blend every point is on its lane
+    assert off[blending].max() > 1.0  # inside it the route crosses between the lanes, continuously:
+    assert np.max(np.hypot(*np.diff(route.points, axis=0).T)) < 1.0  # no sideways jump (a lane is ~3.5 m)
     assert np.all(np.diff(route.s) > 0)
 
 
