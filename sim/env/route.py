@@ -86,6 +86,10 @@ class Route:
         along = c * dx + s * dy
         return i, float(self.s[i]) + along, -s * dx + c * dy, along
 
+    def points_at(self, s_values) -> tuple[np.ndarray, np.ndarray]:
+        """x (M,) and y (M,) at arc lengths ``s_values`` (held at the route's ends beyond them), m."""
+        return np.interp(s_values, self.s, self.points[:, 0]), np.interp(s_values, self.s, self.points[:, 1])
+
     def sample(self, s_values):
         """Points (M,2) and headings (M,) at arc lengths ``s_values`` (clamped to the route)."""
         s_values = np.clip(s_values, 0.0, self.s[-1])

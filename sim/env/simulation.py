@@ -2,6 +2,7 @@
 ``step(state, action, rng) -> SimState``. The Gymnasium env is a thin shell around this."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -258,11 +259,18 @@ def _fire_lane_changes(scene: Scene, plan: Plan, traffic: TrafficState, t: float
 
 def _ego_lane(graph, route: Route, idx: int, offset: float, along: float, x: float, y: float, heading: float):
     """The ego's lane, arc length on it and whether it is inside that lane: read off the route when the
-    ego is within its route lane (the common case), else located on the whole lane graph."""
+    ego is within its route lane or the neighbour on the side it drifted to (the common cases), else
+    located on the whole lane graph."""
     lane = int(route.point_lane[idx])
     s = float(route.point_lane_s[idx]) + along
     if abs(offset) <= 0.5 * graph.lane_width[lane] and 0.0 <= s <= graph.lane_length[lane]:
         return np.array([lane]), np.array([s]), True
+    side = int(graph.left[lane] if offset > 0 else graph.right[lane])
+    if side >= 0:
+        d = offset - math.copysign(0.5 * (graph.lane_width[lane] + graph.lane_width[side]), offset)
+        s_side = s * graph.lane_length[side] / graph.lane_length[lane]
+        if abs(d) <= 0.5 * graph.lane_width[side] and 0.0 <= s_side <= graph.lane_length[side]:
+            return np.array([side]), np.array([s_side]), True
     lanes, ss, d = graph.locate(np.array([[x, y]]), np.array([heading]))
     ln = int(lanes[0])
     return lanes, ss, abs(float(d[0])) <= 0.5 * graph.lane_width[ln] and 0.0 <= ss[0] <= graph.lane_length[ln]

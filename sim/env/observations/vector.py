@@ -46,8 +46,8 @@ class VectorObservation(ObservationType):
         e = len(EGO_FEATURES)
         out[:e] = (ego.speed[0], ego.lateral_speed[0], ego.yaw_rate[0], ego.steer[0], st.accel,
                    st.route_offset_m, heading_error, scene.world.lanes.speed_limit[st.lane])
-        pts, _ = route.sample(st.progress_m + self.ahead)
-        dx, dy = pts[:, 0] - x, pts[:, 1] - y
+        px, py = route.points_at(st.progress_m + self.ahead)
+        dx, dy = px - x, py - y
         out[e : e + 2 * self.k : 2] = c * dx + s * dy
         out[e + 1 : e + 2 * self.k : 2] = -s * dx + c * dy
 
@@ -64,7 +64,11 @@ class VectorObservation(ObservationType):
             cos_h, sin_h = np.cos(sel[2]), np.sin(sel[2])
             v = float(ego.speed[0])
             # rotate three 2-vectors per actor (offset, heading, relative velocity) into the ego frame at once
-            world = np.stack([rel[0, order], rel[1, order], cos_h, sin_h, sel[3] * cos_h - v * c, sel[3] * sin_h - v * s])
+            world = np.empty((6, m))
+            world[:2] = rel[:, order]
+            world[2], world[3] = cos_h, sin_h
+            world[4] = sel[3] * cos_h - v * c
+            world[5] = sel[3] * sin_h - v * s
             local = to_ego @ world.reshape(3, 2, m).transpose(1, 0, 2).reshape(2, 3 * m)
             rows = out[e + 2 * self.k :].reshape(self.n, len(ACTOR_FEATURES))
             rows[:m, 0] = 1.0
