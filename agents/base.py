@@ -7,6 +7,7 @@ import numpy as np
 
 from sim.registry import Registry
 
+
 class Agent(Protocol):
     """Drives one episode at a time: ``reset`` with the first observation and info, then ``act`` every step."""
 

@@ -28,6 +28,7 @@ _MAX_SEGMENT_M = 0.25 * CURB_TILE  # longer curb segments (after merging) are sp
 _MAX_IDLE_CLIENTS = 8
 _IDLE_CLIENTS: list[int] = []  # connected DIRECT clients after resetSimulation, ready for reuse
 
+
 @dataclass(frozen=True)
 class ContactResult:
     """What a box touches: ``prop_ids`` (indices into the props arrays, ascending) and ``curb``."""

@@ -13,7 +13,6 @@ from sim.physics.state import VehicleParams, VehicleState
 from sim.registry import Registry
 
 
-
 class DynamicsModel:
     """Base of vehicle models; subclasses set ``name`` and implement ``prepare`` and ``advance``,
     which together make ``compute_update`` (``forward`` prepares once for all its substeps)."""

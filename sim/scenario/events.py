@@ -37,6 +37,7 @@ class Event(Kinded):
         settle(self, "t", number(self.t, "t", 0.0, 1e6, "s"))
         text(self.actor, "actor", ACTOR_ID)
 
+
 def event_from_dict(value, path: str) -> Event:
     """The event a ``{kind: ..., t: ..., actor: ..., <fields>}`` mapping describes."""
     return kinded_from_dict(EVENTS, value, path)

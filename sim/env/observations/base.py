@@ -8,6 +8,7 @@ import numpy as np
 
 from sim.registry import Registry
 
+
 @dataclass(frozen=True)
 class Frame:
     """What an observation may look at: the state and the static scene (``scene.raster`` for drawing)."""
