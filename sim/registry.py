@@ -30,6 +30,13 @@ class Registry(Generic[T]):
         self._entries[name] = entry
         return entry
 
+    def decorator(self, attr: str):
+        """A class decorator that registers a class under its attribute ``attr`` (e.g. "name", "kind")."""
+        def register(cls):
+            return self.add(getattr(cls, attr), cls)
+
+        return register
+
     def get(self, name: str) -> T:
         """The entry registered as ``name``; an unknown name raises UnknownNameError listing the known ones."""
         try:

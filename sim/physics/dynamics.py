@@ -108,9 +108,8 @@ def advance_speed(speed: np.ndarray, accel: np.ndarray, half_inv_accel: np.ndarr
 MODELS: Registry[type[DynamicsModel]] = Registry("dynamics model")
 
 
-def register_model(cls: type[DynamicsModel]) -> type[DynamicsModel]:
-    """Class decorator adding a model under ``cls.name``; a name already taken raises ValueError."""
-    return MODELS.add(cls.name, cls)
+register_model = MODELS.decorator("name")
+"""Class decorator adding a model under ``cls.name``; a name already taken raises ValueError."""
 
 
 def get_model(name: str) -> DynamicsModel:

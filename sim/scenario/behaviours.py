@@ -21,10 +21,8 @@ ANGLE_LIMIT = 2 * math.pi
 BEHAVIOURS: Registry[type["Behaviour"]] = Registry("behaviour kind")
 
 
-def behaviour(cls):
-    """Class decorator registering a Behaviour subclass under its ``kind``."""
-    BEHAVIOURS.add(cls.kind, cls)
-    return cls
+behaviour = BEHAVIOURS.decorator("kind")
+"""Class decorator registering a Behaviour subclass under its ``kind``."""
 
 
 class Behaviour(Kinded):

@@ -16,10 +16,8 @@ ACTOR_ID = r"[A-Za-z0-9_.:-]{1,64}"
 """Pattern of actor ids."""
 
 
-def event(cls):
-    """Class decorator registering an Event subclass under its ``kind``."""
-    EVENTS.add(cls.kind, cls)
-    return cls
+event = EVENTS.decorator("kind")
+"""Class decorator registering an Event subclass under its ``kind``."""
 
 
 @dataclass(frozen=True)

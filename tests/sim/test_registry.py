@@ -16,3 +16,16 @@ def test_registry_refuses_duplicates_and_lists_known_names():
     with pytest.raises(UnknownNameError, match=r"unknown widget 'c'; known: \['a', 'b'\]") as err:
         reg.get("c")
     assert isinstance(err.value, KeyError) and isinstance(err.value, ValueError)
+
+
+def test_decorator_registers_by_attribute():
+    reg = Registry("thing")
+    register = reg.decorator("kind")
+
+    @register
+    class Box:
+        kind = "box"
+
+    assert reg.get("box") is Box
+    with pytest.raises(ValueError, match="already registered"):
+        register(type("Other", (), {"kind": "box"}))

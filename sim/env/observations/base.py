@@ -35,9 +35,8 @@ class ObservationType:
 OBSERVATIONS: Registry[type[ObservationType]] = Registry("observation mode")
 
 
-def register_observation(cls: type[ObservationType]) -> type[ObservationType]:
-    """Class decorator adding an observation type by its ``name``; duplicates are refused."""
-    return OBSERVATIONS.add(cls.name, cls)
+register_observation = OBSERVATIONS.decorator("name")
+"""Class decorator adding an observation type by its ``name``; duplicates are refused."""
 
 
 def observation_names() -> list[str]:
