@@ -93,11 +93,12 @@ class _Layer:
         """The chunks near ``view`` as int32 pixel arrays (with SHIFT sub-pixel bits)."""
         if self.tree is None:
             return []
-        idx = self.tree.query_ball_point((view.x, view.y), view.radius() + self.reach)
+        idx = self.tree.query_ball_point((view.x, view.y), view.radius() + self.reach, return_sorted=False)
         if not idx:
             return []
-        pts = self.chunks[np.sort(idx)] @ m[:, :2].T + m[:, 2]
-        return list(np.round(pts * (1 << SHIFT)).astype(np.int32))
+        scaled = m * (1 << SHIFT)
+        pts = self.chunks[idx] @ scaled[:, :2].T + scaled[:, 2]
+        return list(np.rint(pts, out=pts).astype(np.int32))
 
 
 class WorldRaster:
