@@ -1,5 +1,5 @@
 """Agents that drive roadloop: the ``Agent`` protocol, a registry by name, and baselines."""
-from agents.base import Agent, agent_names, make_agent, register_agent
+from agents.base import Agent, agent_names, agent_obs_mode, best_agent, make_agent, register_agent
 from agents import lane_keeping as _lane_keeping  # noqa: F401  (registers "lane_keeping")
 
-__all__ = ["Agent", "agent_names", "make_agent", "register_agent"]
+__all__ = ["Agent", "agent_names", "agent_obs_mode", "best_agent", "make_agent", "register_agent"]

@@ -30,3 +30,20 @@ def agent_names() -> list[str]:
 
 def make_agent(name: str, **kwargs) -> Agent:
     return AGENTS.get(name)(**kwargs)
+
+
+PREFERENCE = ("autopilot", "privileged_autopilot", "hybrid_planner", "lane_keeping")
+"""Agents from most to least capable; ``best_agent`` picks the first one registered."""
+
+
+def best_agent() -> str:
+    """Name of the most capable registered agent (the default of ``roadloop eval`` and ``mine``)."""
+    for name in PREFERENCE:
+        if name in AGENTS.names():
+            return name
+    raise RuntimeError(f"no agent of {PREFERENCE} is registered; registered: {AGENTS.names()}")
+
+
+def agent_obs_mode(name: str) -> str:
+    """The observation mode an agent drives on: its factory's ``obs_mode`` attribute, default "vector"."""
+    return getattr(AGENTS.get(name), "obs_mode", "vector")

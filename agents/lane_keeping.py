@@ -22,6 +22,8 @@ EMERGENCY_DECEL = 4.0
 class LaneKeepingAgent:
     """Follows its route at up to ``speed_fraction`` of the speed limit and keeps a safe gap (IDM)."""
 
+    obs_mode = "vector"
+
     def __init__(self, speed_fraction: float = 0.9, route_points: int = 16, num_actors: int = 8, dt: float = 0.1):
         self.speed_fraction = speed_fraction
         self.dt = dt

@@ -61,6 +61,10 @@ def _replay(args) -> int:
     from sim.scenario.episode_log import load_log, save_log
     from sim.scenario.replay import replay
 
+    if args.failure is not None:
+        args.log = _failure_log(args)
+    elif args.log is None:
+        raise SystemExit("roadloop replay: give a LOG, or --campaign and --failure")
     log = load_log(args.log)
     agent = None
     if args.agent:
@@ -88,6 +92,108 @@ def _replay(args) -> int:
     return 0 if result.identical else 1
 
 
+def _failure_log(args) -> str:
+    """The log path of failure ``args.failure`` in campaign ``args.campaign``."""
+    from pathlib import Path
+
+    from sim.mining.store import FailureStore
+
+    if not args.campaign:
+        raise SystemExit("roadloop replay: --failure needs --campaign")
+    path = Path(args.runs_dir) / "mining" / args.campaign / "campaign.sqlite"
+    if not path.exists():
+        raise SystemExit(f"roadloop replay: no campaign store at {path}")
+    with FailureStore(path) as store:
+        match = [f for f in store.failures() if f["id"] == args.failure]
+    if not match or not match[0]["log_path"]:
+        raise SystemExit(f"roadloop replay: campaign {args.campaign} has no failure #{args.failure} with a log")
+    return match[0]["log_path"]
+
+
+def _eval(args) -> int:
+    """Closed-loop evaluation of an agent on a suite (plus a short mining round), ending in the report."""
+    from agents import agent_obs_mode, best_agent
+    from sim.eval.evaluate import EvalConfig, evaluate, finish
+    from sim.mining.campaign import CampaignConfig, mine
+
+    agent = args.agent or best_agent()
+    cfg = EvalConfig(agent=agent, suite=args.suite, episodes=args.episodes, workers=args.workers,
+                     backend=args.backend, address=args.address, seed=args.seed, name=args.name,
+                     runs_dir=args.runs_dir, videos=args.videos, obs_mode=agent_obs_mode(agent))
+    summary = evaluate(cfg)
+    if args.mine_budget:
+        campaign = CampaignConfig(name=f"{cfg.run_name}-mining", agent=agent, space=args.mine_space,
+                                  strategy=args.mine_strategy, budget=args.mine_budget, seed=args.seed,
+                                  workers=args.workers, backend=args.backend, address=args.address,
+                                  runs_dir=args.runs_dir, mined_dir=args.mined_dir, obs_mode=cfg.obs_mode)
+        summary["mining"] = mine(campaign, resume=campaign.store_path.exists())
+    report = finish(cfg, summary, compare=args.compare)
+    agg = summary["aggregate"]
+    n = len(summary["episodes"])
+    print(f"{agent} on {args.suite}: {n} episodes, score {agg['score']['mean']:.3f} "
+          f"[{agg['score']['ci_low']:.3f}, {agg['score']['ci_high']:.3f}], passed {agg['passed']['mean']:.0%}, "
+          f"collisions {agg['collision']['mean']:.0%}, {summary['episodes_per_min']:.0f} episodes/min")
+    if summary["mining"]:
+        m = summary["mining"]
+        print(f"mining {m['campaign']}: {m['episodes']} episodes, {m['failures']} failures, "
+              f"{m['distinct_failures']} distinct, scenarios in {args.mined_dir}/{m['campaign']}")
+    print(f"report: {report}")
+    for e in summary["errors"]:
+        print(f"ERROR in {e['case']} rep {e['rep']} (seed {e['seed']}):\n{e['error']}", file=sys.stderr)
+    return 1 if summary["errors"] else 0
+
+
+def _mine(args) -> int:
+    """Search a scenario space for failures of an agent."""
+    from agents import agent_obs_mode, best_agent
+    from sim.mining.campaign import CampaignConfig, mine
+
+    agent = args.agent or best_agent()
+    detectors = tuple(args.detectors.split(",")) if args.detectors else None
+    name = args.name or f"{agent}-{args.space.replace(':', '_')}-{args.strategy}-{args.seed}"
+    cfg = CampaignConfig(name=name, agent=agent, space=args.space, strategy=args.strategy, budget=args.budget,
+                         batch=args.batch, seed=args.seed, detectors=detectors, workers=args.workers,
+                         backend=args.backend, address=args.address, runs_dir=args.runs_dir,
+                         mined_dir=args.mined_dir, obs_mode=agent_obs_mode(agent))
+    m = mine(cfg, resume=args.resume)
+    print(f"campaign {name}: {m['episodes']} episodes ({m['invalid']} invalid proposals), {m['failures']} failures, "
+          f"{m['distinct_failures']} distinct in {len(m['clusters'])} clusters")
+    print(f"store: {m['store']}\nmined scenarios: {cfg.scenario_dir} (run them: roadloop eval --suite "
+          f"{cfg.scenario_dir} --agent {agent} --mine-budget 0)")
+    return 0
+
+
+def _failures(args) -> int:
+    """List a campaign's failures, or its clusters."""
+    from pathlib import Path
+
+    from sim.mining.store import FailureStore
+
+    path = Path(args.campaign)
+    if not path.suffix:
+        path = Path(args.runs_dir) / "mining" / args.campaign / "campaign.sqlite"
+    if not path.exists():
+        raise SystemExit(f"roadloop failures: no campaign store at {path}")
+    with FailureStore(path) as store:
+        if args.clusters:
+            rows = store.clusters()
+            if args.json:
+                print(json.dumps(rows, indent=1))
+                return 0
+            print(f"{'failures':>8} {'distinct':>8}  cluster (detector|road type|actors)")
+            for c in rows:
+                print(f"{c['count']:>8} {c['distinct']:>8}  {c['cluster_key']}")
+            return 0
+        rows = store.failures(distinct_only=not args.all)
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return 0
+    for f in rows:
+        print(f"#{f['id']:<5} {f['cluster_key']:<40} step {f['step']:<4} {f['detail']}")
+        print(f"       scenario {f['scenario_path'] or '-'}  log {f['log_path'] or '-'}")
+    return 0
+
+
 def _world(args) -> int:
     """Generate a world and draw its map to a PNG."""
     import cv2
@@ -112,6 +218,15 @@ def _envs(args) -> int:
     return 0
 
 
+def _runner_args(p) -> None:
+    p.add_argument("--workers", type=int, default=1, help="parallel episodes (processes, or Ray CPUs)")
+    p.add_argument("--backend", choices=("local", "ray"), default="local")
+    p.add_argument("--address", help="with --backend ray: address of a running Ray cluster (default: start one)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--runs-dir", default="runs", help="where runs, logs and campaign stores go")
+    p.add_argument("--mined-dir", default="scenarios/mined", help="where mined scenario files go")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="roadloop", description="roadloop: closed-loop driving simulator.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -124,12 +239,48 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--log-dir", help="write each episode's log (.npz) to this folder")
     p.set_defaults(func=_run)
     p = sub.add_parser("replay", help="re-simulate an episode log bit-exactly, or re-drive it with another agent")
-    p.add_argument("log", help="episode log (.npz) written by `roadloop run --log-dir`")
+    p.add_argument("log", nargs="?", help="episode log (.npz) written by `roadloop run --log-dir`, eval or mine")
+    p.add_argument("--campaign", help="with --failure: the mining campaign's name")
+    p.add_argument("--failure", type=int, help="replay this failure id of --campaign (see `roadloop failures`)")
+    p.add_argument("--runs-dir", default="runs")
     p.add_argument("--agent", help="re-drive with this registered agent instead of the logged actions")
     p.add_argument("--from-step", type=int, default=0, help="with --agent: logged actions until this step")
     p.add_argument("--video", help="write a top-down MP4 of the (re-)simulated episode here")
     p.add_argument("--out", help="save the re-simulated episode as a new log here")
     p.set_defaults(func=_replay)
+    p = sub.add_parser("eval", help="closed-loop evaluation on a suite, a short mining round, and a report")
+    p.add_argument("--agent", help="registered agent (default: the most capable one registered)")
+    p.add_argument("--suite", default="default", help="default | scenarios | procedural:K | scenario name, file or "
+                   "folder (e.g. scenarios/mined/<campaign>); comma-separated to combine")
+    p.add_argument("--episodes", type=int, default=1, help="episodes per case (different seeds)")
+    _runner_args(p)
+    p.add_argument("--name", help="run name: results go to RUNS_DIR/NAME (default AGENT-SUITE)")
+    p.add_argument("--compare", help="metrics.json (or run folder) of another run to compare with (default: the "
+                   "previous run of the same name, if any)")
+    p.add_argument("--videos", type=int, default=3, help="worst episodes that get a video in the report")
+    p.add_argument("--mine-budget", type=int, default=100, help="episodes of the mining round after the "
+                   "evaluation (0: none)")
+    p.add_argument("--mine-space", default="cut_in", help="search space of the mining round")
+    p.add_argument("--mine-strategy", default="cross_entropy", help="search strategy of the mining round")
+    p.set_defaults(func=_eval)
+    p = sub.add_parser("mine", help="search a scenario space for failures of an agent")
+    p.add_argument("--agent", help="registered agent (default: the most capable one registered)")
+    p.add_argument("--space", default="cut_in", help="named space (cut_in, lead_brake) or around:SCENARIO")
+    p.add_argument("--strategy", default="cross_entropy", help="uniform | cross_entropy | surrogate | perturb")
+    p.add_argument("--budget", type=int, default=200, help="episodes in total")
+    p.add_argument("--batch", type=int, default=16, help="proposals per strategy round")
+    p.add_argument("--detectors", help="comma-separated detectors that count as failures (default: all)")
+    p.add_argument("--name", help="campaign name (default AGENT-SPACE-STRATEGY-SEED)")
+    p.add_argument("--resume", action="store_true", help="continue the campaign of this name")
+    _runner_args(p)
+    p.set_defaults(func=_mine)
+    p = sub.add_parser("failures", help="list the failures (or clusters) of a mining campaign")
+    p.add_argument("campaign", help="campaign name (under RUNS_DIR/mining) or its .sqlite file")
+    p.add_argument("--all", action="store_true", help="include duplicates of distinct failures")
+    p.add_argument("--clusters", action="store_true", help="one line per cluster instead")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--runs-dir", default="runs")
+    p.set_defaults(func=_failures)
     p = sub.add_parser("world", help="generate a world and save its map as a PNG")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--length", type=float, default=1500.0, help="road length to generate, m")
@@ -139,8 +290,11 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("envs", help="list the registered environment ids")
     p.set_defaults(func=_envs)
     args = parser.parse_args(argv)
-    if getattr(args, "episodes", 1) < 1:
-        parser.error("--episodes must be >= 1")
+    for name in ("episodes", "workers", "budget", "batch"):
+        if getattr(args, name, 1) < 1:
+            parser.error(f"--{name} must be >= 1")
+    if getattr(args, "mine_budget", 0) < 0:
+        parser.error("--mine-budget must be >= 0")
     return args.func(args)
 
 

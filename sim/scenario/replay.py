@@ -4,7 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import gymnasium as gym
 import numpy as np
 
@@ -13,6 +12,7 @@ from sim.env.config import DriveConfig
 from sim.scenario.episode_log import EpisodeLog
 from sim.scenario.io import from_dict
 from sim.scenario.recorder import EpisodeRecorder
+from sim.video import write_mp4
 
 COMPARED = ("ego", "actors", "obs_digest", "reward", "terminated", "truncated", "collision", "off_road", "progress_m")
 PER_STATE = ("ego", "actors", "obs_digest", "progress_m")
@@ -75,7 +75,7 @@ def replay(log: EpisodeLog, agent=None, agent_name: str | None = None, from_step
     compared = log.steps if agent is None else from_step
     mismatch = _first_mismatch(log, new, compared)
     if video is not None:
-        write_video(frames, video, fps=base.config.control_hz)
+        write_mp4(frames, video, fps=base.config.control_hz)
     return ReplayResult(mismatch is None, mismatch, new)
 
 
@@ -90,17 +90,3 @@ def _first_mismatch(old: EpisodeLog, new: EpisodeLog, steps: int):
                 if not np.array_equal(a[k], b[k]):
                     return (k, name)
     return None
-
-
-def write_video(frames: list[np.ndarray], path, fps: float) -> Path:
-    """RGB frames to an MP4 (mp4v) file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    h, w = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), (w, h))
-    if not writer.isOpened():
-        raise RuntimeError(f"OpenCV cannot write MP4 video to {path}")
-    for frame in frames:
-        writer.write(np.ascontiguousarray(frame[:, :, ::-1]))
-    writer.release()
-    return path

@@ -215,9 +215,15 @@ class Scenario(Record):
     actors: tuple[Actor, ...] = ()
     events: tuple[Event, ...] = ()
     success: Success = field(default_factory=Success)
+    seed: int | None = None
+    """Reset seed of the episode this scenario reproduces (mined failures carry it): it fixes what the
+    scenario leaves to chance (sizes left open, background traffic, junction turns). Evaluations use it for
+    their first repetition; None: any seed."""
 
     def __post_init__(self):
         text(self.name, "name", NAME)
+        if self.seed is not None:
+            settle(self, "seed", integer(self.seed, "seed"))
         text(self.description, "description")
         instance(self.world, "world", WorldSection)
         instance(self.traffic, "traffic", TrafficSpec)

@@ -1,0 +1,182 @@
+"""Search spaces: maps from the unit cube [0, 1]^d to scenarios, which search strategies explore.
+
+A ``ScenarioSpace`` takes a base scenario document and sets d of its values, each a ``Param`` naming a
+path in the document (``actors[0].start.s``, ``events[1].decel``, ``ego.speed``, ``world.seed``) and a
+range. ``around(scenario)`` derives such a space from any scenario (actor positions and speeds, event
+times and strengths, the ego's speed), so a recorded failure can be perturbed locally. ``SPACES`` holds
+the named spaces ``roadloop mine --space`` offers."""
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from sim.registry import Registry
+from sim.scenario.in_world import check_in_world, make_world
+from sim.scenario.io import from_dict, load_scenario, to_dict
+from sim.scenario.migrate import SCHEMA_VERSION
+from sim.scenario.schema import Scenario
+
+_STEP = re.compile(r"([A-Za-z_]\w*)|\[(\d+)\]")
+_PATH = re.compile(r"[A-Za-z_]\w*(\[\d+\])*(\.[A-Za-z_]\w*(\[\d+\])*)*")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One searched value: the document ``path`` it sets, its range [lo, hi] and unit; ``integer`` values are
+    rounded (e.g. a world seed)."""
+
+    path: str
+    lo: float
+    hi: float
+    unit: str = ""
+    integer: bool = False
+
+    def __post_init__(self):
+        if not self.lo <= self.hi:
+            raise ValueError(f"Param {self.path}: lo {self.lo} > hi {self.hi}")
+        if not _PATH.fullmatch(self.path):
+            raise ValueError(f"Param {self.path!r}: expected a path like actors[0].start.s")
+
+    def value(self, u: float):
+        v = self.lo + float(u) * (self.hi - self.lo)
+        return int(round(v)) if self.integer else v
+
+    def unit_of(self, v: float) -> float:
+        """The cube coordinate of value ``v`` (clipped to [0, 1])."""
+        return float(np.clip((v - self.lo) / (self.hi - self.lo), 0.0, 1.0)) if self.hi > self.lo else 0.5
+
+
+def _steps(path: str) -> list:
+    return [m.group(1) if m.group(1) is not None else int(m.group(2)) for m in _STEP.finditer(path)]
+
+
+def get_path(doc, path: str):
+    for step in _steps(path):
+        doc = doc[step]
+    return doc
+
+
+def set_path(doc, path: str, value) -> None:
+    """Set ``path`` in the nested dict/list ``doc`` (the last mapping key may be new)."""
+    *head, last = _steps(path)
+    for step in head:
+        doc = doc[step]
+    doc[last] = value
+
+
+@dataclass(frozen=True, eq=False)
+class ScenarioSpace:
+    """Scenarios that differ from ``base`` (a scenario document body) in the values ``params`` name."""
+
+    name: str
+    base: dict
+    params: tuple[Param, ...]
+    description: str = ""
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def dim(self) -> int:
+        return len(self.params)
+
+    @cached_property
+    def _world(self):
+        return make_world(from_dict({"schema_version": SCHEMA_VERSION, **self.base}))
+
+    def values(self, u) -> dict[str, float]:
+        """The parameter values at cube point ``u`` (d,), by path."""
+        u = np.asarray(u, dtype=np.float64).reshape(-1)
+        if u.shape != (self.dim,) or not np.all((u >= 0) & (u <= 1)):
+            raise ValueError(f"space {self.name}: expected a point in [0, 1]^{self.dim}, got {u.tolist()}")
+        return {p.path: p.value(x) for p, x in zip(self.params, u)}
+
+    def build(self, u, name: str | None = None, seed: int | None = None, description: str = "") -> Scenario:
+        """The scenario at cube point ``u``, checked against its world (ScenarioError when it is invalid, e.g.
+        actors overlap)."""
+        doc = copy.deepcopy(self.base)
+        for path, v in self.values(u).items():
+            set_path(doc, path, v)
+        doc["name"] = name or f"{self.name}-candidate"
+        if description:
+            doc["description"] = description
+        if seed is not None:
+            doc["seed"] = int(seed)
+        scenario = from_dict({"schema_version": SCHEMA_VERSION, **doc})
+        check_in_world(scenario, self._world if doc["world"] == self.base["world"] else make_world(scenario))
+        return scenario
+
+    def center(self) -> np.ndarray:
+        """The cube point of the base document's own values."""
+        return np.array([p.unit_of(float(get_path(self.base, p.path))) for p in self.params])
+
+
+def _body(scenario: Scenario) -> dict:
+    doc = to_dict(scenario)
+    doc.pop("schema_version", None)
+    return doc
+
+
+def around(scenario: Scenario, name: str | None = None, shift_m: float = 15.0, speed_ratio: float = 0.4,
+           shift_s: float = 1.5) -> ScenarioSpace:
+    """A space of local perturbations of ``scenario``: every lane-posed actor's start ``s`` +- ``shift_m``,
+    every non-static actor's speed and the ego's speed +- ``speed_ratio`` of it (at least +- 2 m/s), every
+    event's time +- ``shift_s`` and a brake's deceleration in [2, 10] m/s^2."""
+    doc = _body(scenario)
+    params = []
+    for i, a in enumerate(doc.get("actors", [])):
+        start = a.get("start")
+        if isinstance(start, dict) and "lane" in start:
+            params.append(Param(f"actors[{i}].start.s", max(0.0, start["s"] - shift_m), start["s"] + shift_m, "m"))
+        if a["behaviour"]["kind"] == "idm":
+            v = float(a.get("speed", 0.0))
+            params.append(Param(f"actors[{i}].speed", max(0.0, min(v * (1 - speed_ratio), v - 2.0)),
+                                max(v * (1 + speed_ratio), v + 2.0), "m/s"))
+    v = float(doc["ego"].get("speed", 0.0))
+    params.append(Param("ego.speed", max(0.0, min(v * (1 - speed_ratio), v - 2.0)), max(v * (1 + speed_ratio), v + 2.0),
+                        "m/s"))
+    for k, ev in enumerate(doc.get("events", [])):
+        params.append(Param(f"events[{k}].t", max(0.0, ev["t"] - shift_s), ev["t"] + shift_s, "s"))
+        if ev["kind"] == "brake":
+            params.append(Param(f"events[{k}].decel", 2.0, 10.0, "m/s^2"))
+    return ScenarioSpace(name or f"around-{scenario.name}", doc, tuple(params),
+                         f"local perturbations of scenario {scenario.name}", {"around": scenario.name})
+
+
+SPACES: Registry = Registry("search space")
+"""Named spaces: factories returning a ScenarioSpace."""
+
+
+def _cut_in() -> ScenarioSpace:
+    return ScenarioSpace("cut_in", _body(load_scenario("cut_in_short_gap")), (
+        Param("actors[0].start.s", 12.0, 45.0, "m"),
+        Param("actors[0].speed", 8.0, 20.0, "m/s"),
+        Param("ego.speed", 8.0, 18.0, "m/s"),
+        Param("events[0].t", 0.0, 4.0, "s"),
+        Param("events[1].t", 0.5, 8.0, "s"),
+        Param("events[1].decel", 1.0, 9.0, "m/s^2"),
+        Param("events[1].duration", 0.5, 4.0, "s"),
+    ), "a car in the next lane cuts in ahead of the ego and brakes: where, how fast, when and how hard")
+
+
+def _lead_brake() -> ScenarioSpace:
+    return ScenarioSpace("lead_brake", _body(load_scenario("lead_car_hard_brake")), (
+        Param("actors[0].start.s", 20.0, 60.0, "m"),
+        Param("actors[0].speed", 10.0, 25.0, "m/s"),
+        Param("ego.speed", 10.0, 25.0, "m/s"),
+        Param("events[0].t", 0.5, 8.0, "s"),
+        Param("events[0].decel", 1.0, 10.0, "m/s^2"),
+    ), "the car ahead brakes to a standstill: gap, speeds, when and how hard")
+
+
+SPACES.add("cut_in", _cut_in)
+SPACES.add("lead_brake", _lead_brake)
+
+
+def make_space(name: str) -> ScenarioSpace:
+    """A named space, or ``around:<scenario name or file>`` for local perturbations of any scenario."""
+    if name.startswith("around:"):
+        return around(load_scenario(name.partition(":")[2]))
+    return SPACES.get(name)()
