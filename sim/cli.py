@@ -124,6 +124,7 @@ def _eval(args) -> int:
     if args.mine_budget:
         campaign = CampaignConfig(name=f"{cfg.run_name}-mining", agent=agent, space=args.mine_space,
                                   strategy=args.mine_strategy, budget=args.mine_budget, seed=args.seed,
+                                  detectors=tuple(args.mine_detectors.split(",")) if args.mine_detectors else None,
                                   workers=args.workers, backend=args.backend, address=args.address,
                                   runs_dir=args.runs_dir, mined_dir=args.mined_dir, obs_mode=cfg.obs_mode)
         summary["mining"] = mine(campaign, resume=campaign.store_path.exists())
@@ -260,8 +261,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--videos", type=int, default=3, help="worst episodes that get a video in the report")
     p.add_argument("--mine-budget", type=int, default=100, help="episodes of the mining round after the "
                    "evaluation (0: none)")
-    p.add_argument("--mine-space", default="cut_in", help="search space of the mining round")
+    p.add_argument("--mine-space", default="lead_brake", help="search space of the mining round")
     p.add_argument("--mine-strategy", default="cross_entropy", help="search strategy of the mining round")
+    p.add_argument("--mine-detectors", default="collision,off_road",
+                   help="comma-separated detectors that count as failures in the mining round ('': all)")
     p.set_defaults(func=_eval)
     p = sub.add_parser("mine", help="search a scenario space for failures of an agent")
     p.add_argument("--agent", help="registered agent (default: the most capable one registered)")

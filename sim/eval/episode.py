@@ -23,8 +23,6 @@ MAX_CACHED_ENVS = 8
 TRAJECTORY_EVERY = 5
 """The result's ego trajectory keeps every this many steps."""
 LOG_WHEN = ("always", "failure", "never")
-NOT_FAILED_DANGER = 0.99
-"""Danger is capped here when none of the job's detectors fired (others may have: they do not count)."""
 
 _envs: OrderedDict[str, gym.Env] = OrderedDict()
 
@@ -96,9 +94,9 @@ def run_episode(job: EpisodeJob) -> dict:
             done = terminated or truncated
         trace = collector.trace(case=job.case.name, seed=job.seed)
         metrics = episode_metrics(trace)
-        failures = detect_failures(trace, metrics, list(job.detectors) if job.detectors is not None else None)
-        closeness = float(danger(trace, metrics)) if failures else min(float(danger(trace, metrics)), NOT_FAILED_DANGER)
-        out.update(metrics=metrics, failures=[f.to_dict() for f in failures], danger=closeness,
+        names = list(job.detectors) if job.detectors is not None else None
+        failures = detect_failures(trace, metrics, names)
+        out.update(metrics=metrics, failures=[f.to_dict() for f in failures], danger=danger(trace, metrics, names),
                    steps=trace.steps,
                    trajectory=np.round(trace.ego[::TRAJECTORY_EVERY, :2], 1).tolist())
         if recorder is not None and (job.log_when == "always" or failures):

@@ -78,6 +78,12 @@ WRONG_WAY_M = 2.0
 driving_direction_compliance 2 m)."""
 WRONG_WAY_ZERO_M = 6.0
 """Distance against the lane direction above which the score is 0, m (nuPlan 6 m)."""
+DRAC_PATH_MARGIN_M = 0.3
+"""An actor is in the ego's path when their lateral offset is below half their widths plus this, m."""
+DRAC_MIN_GAP_M = 0.1
+"""Gaps below this count as this in the deceleration rate to avoid a crash, m."""
+DRAC_CAP = 100.0
+"""Largest reported deceleration rate to avoid a crash, m/s^2."""
 SCORE_WEIGHTS = {"ttc": 5.0, "progress": 5.0, "speed_limit": 4.0, "comfort": 2.0}
 """Weights of the averaged part of ``score`` (nuPlan closed-loop score weights)."""
 
@@ -125,6 +131,7 @@ METRICS: dict[str, MetricInfo] = {
     "min_ttc_step": _v("1", "step of the minimum time to collision", None),
     "ttc_violation": _r(f"time to collision below {TTC_BOUND_S:g} s while moving", False),
     "min_distance_m": _v("m", "smallest box-to-box gap to another actor (separating-axis lower bound)", True),
+    "max_drac_mps2": _v("m/s^2", "largest deceleration rate to avoid a crash: closing speed^2 / (2 gap)", False),
     "speed_limit_compliance": _v("1", f"1 - mean overspeed / {MAX_OVERSPEED:g} m/s, clipped (nuPlan)", True),
     "max_overspeed_mps": _v("m/s", "largest speed above the lane's limit", False),
     "max_accel": _v("m/s^2", "largest smoothed longitudinal acceleration", None),
@@ -186,6 +193,7 @@ def episode_metrics(trace: EpisodeTrace) -> dict:
         min_ttc, min_ttc_step, min_ttc_class = None, None, ""
     ttc_violation = bool(np.any(finite & (ttc < TTC_BOUND_S) & (speed > TTC_MIN_EGO_SPEED)))
     min_distance = min_gap(trace)
+    drac = max_drac(trace)
 
     # speed limit
     overspeed = np.maximum(speed - trace.speed_limit, 0.0)
@@ -244,6 +252,7 @@ def episode_metrics(trace: EpisodeTrace) -> dict:
         "min_ttc_actor_class": min_ttc_class,
         "ttc_violation": ttc_violation,
         "min_distance_m": min_distance,
+        "max_drac_mps2": drac,
         "speed_limit_compliance": speed_compliance,
         "max_overspeed_mps": float(overspeed.max()),
         "max_accel": max_accel,
@@ -368,6 +377,30 @@ def ttc_series(trace: EpisodeTrace) -> tuple[np.ndarray, np.ndarray]:
     ttc[t[first]] = value[first]
     who[t[first]] = j[first] + 1
     return ttc, who
+
+
+def max_drac(trace: EpisodeTrace) -> float | None:
+    """Largest deceleration rate to avoid a crash over the episode (m/s^2, capped at DRAC_CAP; None without
+    other actors): for every valid actor ahead of the ego and in its path (lateral offset in the ego's frame
+    below half their widths plus DRAC_PATH_MARGIN_M), at states without a collision, the closing speed
+    along the ego's heading squared over twice their box gap (at least DRAC_MIN_GAP_M). A standard surrogate
+    safety measure of car following: it keeps rising as a near miss gets closer, where a time to collision
+    saturates. Crossing traffic is left to the time to collision."""
+    if trace.actors.shape[2] < 2:
+        return None
+    (ex, ey, eh, ev, el, ew), (ox, oy, oh, ov, ol, ow) = _others(trace)
+    valid = np.asarray(trace.valid[:, 1:], dtype=bool)
+    if not valid.any():
+        return None
+    c, s = np.cos(eh)[:, None], np.sin(eh)[:, None]
+    px, py = ox - ex[:, None], oy - ey[:, None]
+    along, across = px * c + py * s, py * c - px * s
+    in_path = (along > 0.0) & (np.abs(across) < 0.5 * (ew[:, None] + ow) + DRAC_PATH_MARGIN_M)
+    closing = ev[:, None] - ov * (np.cos(oh) * c + np.sin(oh) * s)
+    mask = valid & in_path & (closing > 0.0) & (np.asarray(trace.collision) == 0)[:, None]
+    gap = box_gap(ex[:, None], ey[:, None], eh[:, None], el[:, None], ew[:, None], ox, oy, oh, ol, ow)
+    drac = np.where(mask, closing ** 2 / (2.0 * np.maximum(gap, DRAC_MIN_GAP_M)), 0.0)
+    return float(min(drac.max(), DRAC_CAP))
 
 
 def min_gap(trace: EpisodeTrace) -> float | None:

@@ -189,8 +189,19 @@ def test_danger_grows_as_the_time_to_collision_shrinks():
         m = episode_metrics(trace)
         assert detect_failures(trace, m) == [] and m["min_ttc_s"] == pytest.approx(ttc)
         values.append(danger(trace, m))
-    assert 0.0 == values[0] < values[1] < values[2] < values[3] < 1.0
+    assert 0.0 < values[0] < values[1] < values[2] < values[3] < 1.0  # closing in demands braking from afar
     assert values[3] == pytest.approx(0.99 * (1 - 1.1 / 3.0))
+
+
+def test_danger_counts_only_the_mined_detectors():
+    """10 m/s towards a stopped car 10 m ahead (box gap), 9 m after one step: collision closeness is the
+    deceleration needed then, 10^2 / (2 x 9) m/s^2, over DANGER_DRAC_MPS2; harsh braking sees no braking."""
+    car = move(1, x0=10.0 + 0.5 * (EGO_L + CAR_L), v0=0.0)
+    trace = make_trace(move(1, v0=10.0), [car], route_length=50.0)
+    m = episode_metrics(trace)
+    assert m["max_drac_mps2"] == pytest.approx(100.0 / 18.0)
+    assert danger(trace, m, ["collision"]) == pytest.approx(0.99 * 100.0 / 18.0 / 10.0)
+    assert danger(trace, m, ["harsh_braking"]) == 0.0
 
 
 def test_danger_of_a_quiet_episode_is_zero():

@@ -84,40 +84,56 @@ def detect_failures(trace: EpisodeTrace, metrics: dict, names: list[str] | None 
     return sorted(found, key=lambda f: (f.step, f.detector))
 
 
+DANGER_DRAC_MPS2 = 10.0
+"""A deceleration rate to avoid a crash at or above this (beyond a car's braking) makes danger 1 for
+collisions, m/s^2."""
 DANGER_TTC_S = 3.0
 """A time to collision at or above this adds nothing to ``danger``, s."""
-DANGER_DISTANCE_M = 2.0
-"""A box gap at or above this adds nothing to ``danger``, m."""
+DANGER_OFFSET_M = 4.0
+"""A distance from the route at or above this makes danger 1 for leaving the road or route, m."""
 DANGER_NO_FAILURE_MAX = 0.99
 """``danger`` of an episode without a failure is at most this."""
 
 
-def danger(trace: EpisodeTrace, metrics: dict, names: list[str] | None = None) -> float:
-    """How close the episode came to a failure, in [0, 1], for search: 1.0 when any of the named detectors
-    (default: all) fires, else
-    DANGER_NO_FAILURE_MAX * max of
-      clip(1 - min_ttc_s / DANGER_TTC_S)           (0 without a TTC; a near miss fires below 1 s),
-      clip(worst braking / -HARSH_DECEL)           (worst braking: the largest deceleration held for
-                                                    harsh_braking.HARSH_STEPS consecutive states),
-      clip(1 - min_distance_m / DANGER_DISTANCE_M) (0 without other actors),
-      longest unexplained standstill / route_failure.STANDSTILL_S,
-    each term in [0, 1] and non-decreasing as the episode gets closer to that failure; so danger < 1 without
-    a failure."""
-    if detect_failures(trace, metrics, names):
-        return 1.0
-    terms = [0.0]
-    if metrics.get("min_ttc_s") is not None:
-        terms.append(1.0 - metrics["min_ttc_s"] / DANGER_TTC_S)
+def _closeness(trace: EpisodeTrace, metrics: dict) -> dict[str, float]:
+    """Per detector, how close the episode came to it, each in [0, 1] and non-decreasing as it gets closer."""
+    drac = metrics.get("max_drac_mps2")
+    ttc = metrics.get("min_ttc_s")
     accel = trace.column("accel")
     k = harsh_braking.HARSH_STEPS
-    if accel.size >= k:
-        held = np.lib.stride_tricks.sliding_window_view(-accel, k).min(axis=1).max()
-        terms.append(float(held) / -harsh_braking.HARSH_DECEL)
-    if metrics.get("min_distance_m") is not None:
-        terms.append(1.0 - metrics["min_distance_m"] / DANGER_DISTANCE_M)
-    still = route_failure.unexplained_standstill(trace, metrics)
-    terms.append(longest_run(still) * trace.dt / route_failure.STANDSTILL_S)
-    return float(DANGER_NO_FAILURE_MAX * np.clip(max(terms), 0.0, 1.0))
+    braking = float(np.lib.stride_tricks.sliding_window_view(-accel, k).min(axis=1).max()) if accel.size >= k else 0.0
+    still = longest_run(route_failure.unexplained_standstill(trace, metrics)) * trace.dt / route_failure.STANDSTILL_S
+    offset = float(np.abs(trace.route_offset_m).max()) / DANGER_OFFSET_M
+    return {
+        "collision": 0.0 if drac is None else drac / DANGER_DRAC_MPS2,
+        "near_miss": 0.0 if ttc is None else 1.0 - ttc / DANGER_TTC_S,
+        "harsh_braking": braking / -harsh_braking.HARSH_DECEL,
+        "off_road": offset,
+        "route_failure": max(still, offset),
+        "timeout": still,
+        "perception_miss": 0.0,
+    }
+
+
+def danger(trace: EpisodeTrace, metrics: dict, names: list[str] | None = None) -> float:
+    """How close the episode came to a failure of the named detectors (default: all), in [0, 1], for search:
+    1.0 when one of them fires, else DANGER_NO_FAILURE_MAX x the largest of their closeness terms, clipped to
+    [0, 1]:
+      collision        max_drac_mps2 / DANGER_DRAC_MPS2 (deceleration needed to avoid a crash),
+      near_miss        1 - min_ttc_s / DANGER_TTC_S,
+      harsh_braking    strongest braking held for harsh_braking.HARSH_STEPS states / -HARSH_DECEL,
+      off_road         largest |route offset| / DANGER_OFFSET_M,
+      route_failure    the larger of that and the longest unexplained standstill / STANDSTILL_S,
+      timeout          longest unexplained standstill / route_failure.STANDSTILL_S,
+      perception_miss  0 (no graded measure);
+    detectors registered without a term add nothing. Only the mined detectors' terms count, so that e.g. the
+    hard braking that avoids a crash does not look like a near crash."""
+    if detect_failures(trace, metrics, names):
+        return 1.0
+    terms = _closeness(trace, metrics)
+    wanted = DETECTORS.names() if names is None else names
+    best = max([terms.get(n, 0.0) for n in wanted] + [0.0])
+    return float(DANGER_NO_FAILURE_MAX * np.clip(best, 0.0, 1.0))
 
 
 # Register the detectors (they import DETECTORS and Failure from above).
