@@ -145,6 +145,34 @@ def around(scenario: Scenario, name: str | None = None, shift_m: float = 15.0, s
                          f"local perturbations of scenario {scenario.name}", {"around": scenario.name})
 
 
+@dataclass(frozen=True, eq=False)
+class WorldSpace(ScenarioSpace):
+    """A ScenarioSpace over generated worlds: its params may set the world's seed and spec, the background
+    traffic and the ego's speed; ``ego.start.lane`` is a fraction in [0, 1] that picks the ego's start among
+    the world's lanes outside junctions (by id order), and the ego drives a sampled route of ``route_m``."""
+
+    route_m: float = 300.0
+
+    def build(self, u, name: str | None = None, seed: int | None = None, description: str = "") -> Scenario:
+        values = self.values(u)
+        doc = copy.deepcopy(self.base)
+        for path, v in values.items():
+            if path != "ego.start.lane":
+                set_path(doc, path, v)
+        world = make_world(from_dict({"schema_version": SCHEMA_VERSION, **doc}))
+        g = world.lanes
+        lanes = np.flatnonzero((g.lane_junction < 0) & (g.lane_length > 20.0))
+        lane = int(lanes[min(int(values.get("ego.start.lane", 0.0) * len(lanes)), len(lanes) - 1)])
+        doc["ego"]["start"] = {"lane": lane, "s": 5.0}
+        doc["ego"]["route"] = {"length_m": self.route_m}
+        fixed = ScenarioSpace(self.name, doc, ())
+        fixed.__dict__["_world"] = world  # the cached_property's slot: this world is built already
+        return fixed.build(np.zeros(0), name, seed, description)
+
+    def center(self) -> np.ndarray:
+        return np.full(self.dim, 0.5)
+
+
 SPACES: Registry = Registry("search space")
 """Named spaces: factories returning a ScenarioSpace."""
 
@@ -171,6 +199,22 @@ def _lead_brake() -> ScenarioSpace:
     ), "the car ahead brakes to a standstill: gap, speeds, when and how hard")
 
 
+def _procedural() -> ScenarioSpace:
+    base = {"name": "procedural", "description": "a generated world with traffic",
+            "world": {"seed": 0, "spec": {"road_length_m": 1200.0}}, "traffic": {"count": 20},
+            "ego": {"route": {"length_m": 300.0}, "start": {"lane": 0, "s": 5.0}, "speed": 8.0},
+            "success": {"max_seconds": 40.0, "min_route_completion": 1.0}}
+    return WorldSpace("procedural", base, (
+        Param("world.seed", 0, 100_000, integer=True),
+        Param("world.spec.curvature_max", 0.002, 0.04, "1/m"),
+        Param("world.spec.junctions_per_km", 0.0, 5.0, "1/km"),
+        Param("traffic.count", 0, 40, integer=True),
+        Param("ego.speed", 0.0, 15.0, "m/s"),
+        Param("ego.start.lane", 0.0, 1.0, "fraction"),
+    ), "generated worlds: road shape, junction density, traffic, the ego's start and speed")
+
+
+SPACES.add("procedural", _procedural)
 SPACES.add("cut_in", _cut_in)
 SPACES.add("lead_brake", _lead_brake)
 

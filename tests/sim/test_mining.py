@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from sim.eval.episode import EpisodeJob, run_episode
-from sim.eval.suite import episode_seed, load_suite
+from sim.eval.suite import Case, episode_seed, load_suite
 from sim.mining.campaign import CampaignConfig, mine
 from sim.mining.space import Param, around, get_path, make_space
 from sim.mining.store import FailureStore, StoreError
@@ -52,6 +52,20 @@ def test_around_a_scenario_contains_it_and_rejects_overlaps():
             errors += 1
             assert "overlaps" in str(e) or "expected" in str(e)
     assert errors < 30
+
+
+def test_procedural_space_builds_worlds_that_play():
+    space = make_space("procedural")
+    rng = np.random.default_rng(0)
+    seen = set()
+    for k in range(3):
+        scenario = space.build(rng.random(space.dim), name=f"w{k}", seed=k)
+        seen.add(scenario.world.seed)
+        assert 0 <= scenario.traffic.count <= 40 and scenario.ego.route.length_m == 300.0
+    assert len(seen) == 3
+    case = Case(scenario.name, to_dict(scenario))
+    r = run_episode(EpisodeJob(case, 0, 2, "lane_keeping", log_when="never"))
+    assert r["error"] is None and r["steps"] > 0
 
 
 def _cfg(tmp_path, **kw):

@@ -112,6 +112,31 @@ def mix_with_uniform(rng: np.random.Generator, n: int, dim: int, explore: float,
     return x[rng.permutation(n)]
 
 
+def far_from(x: np.ndarray, known: np.ndarray, radius: float) -> np.ndarray:
+    """(n,) bool: rows of ``x`` at least ``radius`` away from every row of ``known`` in some coordinate
+    (the campaign's duplicate test, sim.mining.campaign.DEDUP_RADIUS, in the same L-infinity sense)."""
+    if radius <= 0.0 or len(known) == 0 or len(x) == 0:
+        return np.ones(len(x), dtype=bool)
+    return np.abs(x[:, None, :] - known[None, :, :]).max(axis=2).min(axis=1) >= radius
+
+
+def novel(rng: np.random.Generator, m: int, sample, known: np.ndarray, radius: float, tries: int = 8) -> np.ndarray:
+    """``m`` points from ``sample(rng, k)``, preferring ones ``far_from`` the ``known`` failures (a repeat of a
+    known failure teaches little and counts as a duplicate): up to ``tries`` rounds of rejection, then the
+    remainder is accepted as drawn."""
+    parts, need = [], m
+    for _ in range(tries):
+        if need == 0:
+            break
+        x = sample(rng, 2 * need)
+        keep = x[far_from(x, known, radius)][:need]
+        parts.append(keep)
+        need -= len(keep)
+    if need:
+        parts.append(sample(rng, need))
+    return np.concatenate(parts) if parts else np.zeros((0, known.shape[1]))
+
+
 def reflect(x: np.ndarray) -> np.ndarray:
     """Fold real values into [0, 1] by reflecting at the faces (1.2 -> 0.8, -0.1 -> 0.1)."""
     x = np.mod(x, 2.0)

@@ -1,7 +1,9 @@
 """Cross-entropy method for rare events: adaptive importance sampling with one Gaussian.
 
-After each tell, the elite set (every told failure plus the top ``rho`` fraction of all told points
-by danger) gives a mean and full covariance; the sampling Gaussian moves towards them with
+After each tell, the elite set gives a mean and full covariance: every told failure plus the top ``rho``
+fraction of the latest points by danger while fewer than ``min_failures`` failures are known (the
+adaptive levels of rare-event CE, led by danger), then the failures alone (the failure level is
+reached: danger, a proxy, no longer steers); the sampling Gaussian moves towards them with
 smoothing ``alpha`` and its covariance keeps a floor (eigenvalues >= ``min_std``^2). Samples are
 reflected into [0, 1]; an ``explore`` fraction of each batch stays uniform, and batches are
 uniform until ``n_init`` points have been told.
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.mining.strategies import Strategy, mix_with_uniform, reflect, register_strategy
+from sim.mining.strategies import Strategy, mix_with_uniform, novel, reflect, register_strategy
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,10 @@ class CrossEntropyParams:
     """Fraction of every batch drawn uniformly, in [0, 1]."""
     n_init: int | None = None
     """Points told before the Gaussian is fitted (uniform until then); None: 2 * dim."""
+    min_failures: int = 3
+    """Failures known from which the elite set is the failures alone, >= 1."""
+    novelty_radius: float = 0.05
+    """Samples this close to a known failure in every coordinate are redrawn (0: never) [unit-cube units]."""
 
     def __post_init__(self):
         if not 0.0 < self.rho <= 1.0:
@@ -38,6 +44,8 @@ class CrossEntropyParams:
             raise ValueError(f"min_std must be positive, got {self.min_std}")
         if not 0.0 <= self.explore <= 1.0:
             raise ValueError(f"explore must lie in [0, 1], got {self.explore}")
+        if self.min_failures < 1:
+            raise ValueError(f"min_failures must be >= 1, got {self.min_failures}")
         if self.n_init is not None and self.n_init < 1:
             raise ValueError(f"n_init must be >= 1 or None, got {self.n_init}")
 
@@ -65,7 +73,8 @@ class CrossEntropyStrategy(Strategy):
         recent = max(len(x), self.n_init)
         n_top = max(2, math.ceil(p.rho * recent))
         elite = self.failed.copy()
-        elite[n - recent + np.argsort(-self.danger[n - recent:], kind="stable")[:n_top]] = True
+        if elite.sum() < p.min_failures:
+            elite[n - recent + np.argsort(-self.danger[n - recent:], kind="stable")[:n_top]] = True
         e = self.x[elite]
         mean = e.mean(axis=0)
         cov = np.cov(e.T, bias=True).reshape(self.dim, self.dim)
@@ -81,7 +90,10 @@ class CrossEntropyStrategy(Strategy):
             return rng.random((n, self.dim))
         chol = np.linalg.cholesky(self.cov)
 
-        def gaussian(rng, m):
+        def draw(rng, m):
             return reflect(self.mean + rng.standard_normal((m, self.dim)) @ chol.T)
+
+        def gaussian(rng, m):
+            return novel(rng, m, draw, self.x[self.failed], self.params.novelty_radius)
 
         return mix_with_uniform(rng, n, self.dim, self.params.explore, gaussian)

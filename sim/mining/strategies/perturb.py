@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.mining.strategies import Strategy, mix_with_uniform, reflect, register_strategy
+from sim.mining.strategies import mix_with_uniform, novel, reflect, register_strategy, Strategy
 
 
 @dataclass(frozen=True, eq=False)
@@ -30,6 +30,9 @@ class PerturbParams:
     """Adapt sigma to the children's failure rate."""
     target_rate: float = 0.5
     """Children failure rate at which sigma stays put, in (0, 1)."""
+    novelty_radius: float = 0.05
+    """Perturbations this close to a known failure in every coordinate are redrawn (0: never) [unit-cube
+    units]."""
     min_sigma: float = 0.005
     """Lower bound on sigma [unit-cube units]."""
     max_sigma: float = 0.25
@@ -88,8 +91,11 @@ class PerturbStrategy(Strategy):
         weights = 1.0 / (1.0 + self.children)
         weights /= weights.sum()
 
-        def around(rng, m):
+        def draw(rng, m):
             idx = rng.choice(len(self.parents), size=m, p=weights)
             return reflect(self.parents[idx] + self.sigma * rng.standard_normal((m, self.dim)))
+
+        def around(rng, m):
+            return novel(rng, m, draw, self.parents, self.params.novelty_radius)
 
         return mix_with_uniform(rng, n, self.dim, self.params.explore, around)

@@ -10,7 +10,8 @@ the strategy's seed; no global RNG or torch setting is touched.
 
 Ask. Candidates: ``n_candidates`` uniform points plus ``n_local`` Gaussian perturbations
 (``local_sigma``) of the best told points (failures first, then by danger). Score per member:
-``p_fail + danger_weight * danger``; a candidate's value is ``mean + kappa * std`` over members.
+``p_fail + danger_weight * danger`` (``danger_weight_found`` instead once ``min_failures`` failures are
+known: danger is a proxy that leads to the first failures, then failures teach best); a candidate's value is ``mean + kappa * std`` over members.
 The top candidates are taken greedily at least ``min_spacing`` apart (halved while too few remain),
 and an ``explore`` fraction of the batch stays uniform. Batches are uniform until ``n_init`` points
 have been told.
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from sim.mining.strategies import Strategy, mix_with_uniform, reflect, register_strategy
+from sim.mining.strategies import far_from, mix_with_uniform, reflect, register_strategy, Strategy
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,12 @@ class SurrogateParams:
     """Weight of the ensemble standard deviation in the upper confidence bound."""
     danger_weight: float = 0.5
     """Weight of predicted danger next to predicted failure probability in the score."""
+    danger_weight_found: float = 0.05
+    """The same once ``min_failures`` failures are known."""
+    min_failures: int = 3
+    """Failures known from which ``danger_weight_found`` applies, >= 1."""
+    novelty_radius: float = 0.05
+    """Candidates this close to a known failure in every coordinate are dropped (0: never) [unit-cube units]."""
     n_candidates: int = 2000
     """Uniform candidates scored per ask."""
     n_local: int = 1000
@@ -65,7 +72,9 @@ class SurrogateParams:
         for key in ("lr", "local_sigma"):
             if not getattr(self, key) > 0:
                 raise ValueError(f"{key} must be positive, got {getattr(self, key)}")
-        for key in ("kappa", "danger_weight", "min_spacing"):
+        if self.min_failures < 1:
+            raise ValueError(f"min_failures must be >= 1, got {self.min_failures}")
+        for key in ("kappa", "danger_weight", "danger_weight_found", "min_spacing"):
             if getattr(self, key) < 0:
                 raise ValueError(f"{key} must be >= 0, got {getattr(self, key)}")
         if not 0.0 <= self.explore <= 1.0:
@@ -183,8 +192,11 @@ class SurrogateStrategy(Strategy):
             centres = self.x[rank[rng.integers(len(rank), size=p.n_local)]]
             local = reflect(centres + p.local_sigma * rng.standard_normal(centres.shape))
             cand = np.concatenate([rng.random((p.n_candidates, self.dim)), local])
+            fresh = far_from(cand, self.x[self.failed], p.novelty_radius)
+            cand = cand[fresh] if fresh.sum() >= m else cand
             p_fail, danger = self.model.predict(cand)
-            s = p_fail + p.danger_weight * danger
+            weight = p.danger_weight if self.failed.sum() < p.min_failures else p.danger_weight_found
+            s = p_fail + weight * danger
             score = s.mean(axis=0) + p.kappa * s.std(axis=0)
             return cand[spaced_top(cand, score, m, p.min_spacing)]
 
