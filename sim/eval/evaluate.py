@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm import tqdm
 
+from sim.atomic import atomic_open
 from sim.eval.aggregate import aggregate, aggregate_by, counts
 from sim.eval.episode import EpisodeJob
 from sim.eval.metrics import METRICS
@@ -56,17 +55,8 @@ class EvalConfig:
 
 def write_json(data: dict, path: Path) -> Path:
     """``data`` as JSON at ``path``, written atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=1)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path) as f:
+        json.dump(data, f, indent=1)
     return path
 
 
@@ -81,11 +71,11 @@ def evaluate(cfg: EvalConfig, progress: bool = True) -> dict:
     t0 = time.perf_counter()
     with Runner(cfg.workers, cfg.backend, cfg.address) as runner:
         bar = tqdm(total=len(jobs), desc=f"eval {cfg.agent}", unit="ep", file=sys.stderr, disable=not progress)
-        failed = 0
+        not_passed = 0
         for result in runner.run(jobs):
             results.append(result)
-            failed += bool(result["failures"]) or result["error"] is not None
-            bar.set_postfix(failed=failed)
+            not_passed += result["error"] is not None or not result["metrics"].get("passed", False)
+            bar.set_postfix(not_passed=not_passed)
             bar.update(1)
         bar.close()
     wall = time.perf_counter() - t0
@@ -101,7 +91,7 @@ def evaluate(cfg: EvalConfig, progress: bool = True) -> dict:
         "aggregate": aggregate(rows), "by_case": aggregate_by(rows, "case"),
         "counts": {"collision_type": counts(rows, "collision_type"),
                    "failures": counts([{"d": f["detector"]} for r in ok for f in r["failures"]], "d")},
-        "metric_info": {k: vars(v) if hasattr(v, "__dict__") else v._asdict() for k, v in METRICS.items()},
+        "metric_info": {k: vars(v) for k, v in METRICS.items()},
         "episodes": [{"case": r["case"], "rep": r["rep"], "seed": r["seed"], "log": r["log"], "metrics": r["metrics"],
                       "failures": r["failures"], "trajectory": r["trajectory"], "video": None, "camera_video": None,
                       "wall_s": r["wall_s"]} for r in ok],

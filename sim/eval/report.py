@@ -14,11 +14,11 @@ import base64
 import html
 import io
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from sim.atomic import atomic_open
 
 DASH = "–"
 THIS_COLOR, OTHER_COLOR = "#1f77b4", "#ff7f0e"
@@ -677,15 +677,6 @@ def write_report(run_dir, summary: dict, compare: dict | None = None, compare_la
     run_dir.mkdir(parents=True, exist_ok=True)
     text = render_report(summary, compare, compare_label, run_dir=run_dir, worst_k=worst_k)
     out = run_dir / "report.html"
-    fd, tmp = tempfile.mkstemp(prefix=".report.", suffix=".html.tmp", dir=run_dir)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(out, "w", encoding="utf-8") as f:
+        f.write(text)
     return out

@@ -18,15 +18,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+
+from sim.atomic import atomic_open
 
 FORMAT = "roadloop-episode-log"
 FORMAT_VERSION = 1
@@ -74,18 +74,9 @@ def checksum(arrays: dict[str, np.ndarray]) -> str:
 def save_log(log: EpisodeLog, path) -> Path:
     """Write ``log`` to ``path`` (.npz) atomically; returns the path."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     meta = dict(log.meta, format=FORMAT, format_version=FORMAT_VERSION, checksum=checksum(log.arrays))
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, meta=np.array(json.dumps(meta)), **log.arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "wb") as f:
+        np.savez_compressed(f, meta=np.array(json.dumps(meta)), **log.arrays)
     return path
 
 

@@ -6,11 +6,11 @@ repository. Saving writes a temporary file beside the target and renames it over
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import yaml
+
+from sim.atomic import atomic_open
 
 from .migrate import SCHEMA_VERSION, migrate
 from .schema import Scenario
@@ -114,16 +114,8 @@ def save_scenario(scenario: Scenario, path) -> Path:
     """Write the scenario to ``path`` (format by extension) atomically; returns the path."""
     p = Path(path)
     text = dumps(scenario, _format(p))
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, p)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with atomic_open(p, "w", encoding="utf-8") as f:
+        f.write(text)
     return p
 
 
