@@ -125,7 +125,8 @@ def _run(cfg: CampaignConfig, space: ScenarioSpace, store: FailureStore, progres
     n_batches = math.ceil(cfg.budget / cfg.batch)
     bar = tqdm(total=cfg.budget, initial=min(len(episodes), cfg.budget), desc=f"mining {cfg.name}", unit="ep",
                file=sys.stderr, disable=not progress)
-    counts = _counts(store)
+    failures = store.failures()
+    counts = {"failures": len(failures), "distinct": sum(f["distinct_of"] is None for f in failures)}
     bar.set_postfix(counts)
     with Runner(cfg.workers, cfg.backend, cfg.address) as runner:
         for b in range(n_batches):
@@ -152,8 +153,8 @@ def _run(cfg: CampaignConfig, space: ScenarioSpace, store: FailureStore, progres
                                        log_when="failure", detectors=cfg.detectors, key=(b, i)))
             for result in runner.run(jobs):
                 bi = tuple(result["key"])
-                episodes[bi] = _commit(store, cfg, space, dedup, bi, x[bi[1]], result)
-                counts = _counts(store)
+                episodes[bi], found, distinct = _commit(store, cfg, space, dedup, bi, x[bi[1]], result)
+                counts = {"failures": counts["failures"] + found, "distinct": counts["distinct"] + distinct}
                 bar.set_postfix(counts)
                 bar.update(1)
             rows = [episodes[(b, i)] for i in range(n)]
@@ -162,19 +163,15 @@ def _run(cfg: CampaignConfig, space: ScenarioSpace, store: FailureStore, progres
     bar.close()
 
 
-def _counts(store: FailureStore) -> dict:
-    failures = store.failures()
-    return {"failures": len(failures), "distinct": sum(f["distinct_of"] is None for f in failures)}
-
-
 def _commit_invalid(store, b, i, u, seed, error: str) -> dict:
+    """Commit a proposal the space could not build (told to the strategy as harmless)."""
     store.add_episode(b, i, [float(v) for v in u], seed, 0.0, False, {"invalid": error}, None, "", [])
     return {"batch": b, "idx": i, "params": [float(v) for v in u], "danger": 0.0, "failed": False}
 
 
 def _commit(store, cfg: CampaignConfig, space: ScenarioSpace, dedup: Dedup, bi, u, result: dict) -> dict:
     """Commit one episode and its failures; distinct failures get a scenario file first (so that a committed
-    failure always points at a complete file)."""
+    failure always points at a complete file). Returns (the row told to the strategy, failures, distinct)."""
     b, i = bi
     if result["error"] is not None:
         raise RuntimeError(f"campaign {cfg.name}: episode b{b} #{i} ({result['case']}) raised:\n{result['error']}")
@@ -191,13 +188,13 @@ def _commit(store, cfg: CampaignConfig, space: ScenarioSpace, dedup: Dedup, bi, 
             row["scenario_path"] = str(save_scenario(scenario, cfg.scenario_dir / f"{name}.yaml"))
         failures.append(row)
     failed = bool(failures)
-    store.add_episode(b, i, [float(v) for v in u], result["seed"], result["danger"], failed, result["metrics"],
-                      result["log"], result["case"], failures)
-    if failed:
-        for f in store.failures():
-            if f["distinct_of"] is None and f["batch"] == b and f["idx"] == i:
-                dedup.add(f["cluster_key"], np.asarray(u, float), f["id"])
-    return {"batch": b, "idx": i, "params": [float(v) for v in u], "danger": result["danger"], "failed": failed}
+    episode_id = store.add_episode(b, i, [float(v) for v in u], result["seed"], result["danger"], failed,
+                                   result["metrics"], result["log"], result["case"], failures)
+    new = [(f, fid) for f, fid in zip(failures, store.failure_ids(episode_id)) if f["distinct_of"] is None]
+    for f, fid in new:
+        dedup.add(f["cluster_key"], np.asarray(u, float), fid)
+    row = {"batch": b, "idx": i, "params": [float(v) for v in u], "danger": result["danger"], "failed": failed}
+    return row, len(failures), len(new)
 
 
 def summary(store: FailureStore, cfg: CampaignConfig) -> dict:

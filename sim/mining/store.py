@@ -236,6 +236,11 @@ class FailureStore:
                 None if step is None else int(step), None if distinct_of is None else int(distinct_of),
                 opt(failure.get("scenario_path")), opt(failure.get("log_path")))
 
+    def failure_ids(self, episode_id: int) -> list[int]:
+        """Ids of the failures stored with episode ``episode_id``, in insertion order."""
+        cur = self._conn.execute("SELECT id FROM failures WHERE episode_id = ? ORDER BY id", (int(episode_id),))
+        return [row[0] for row in cur]
+
     def episodes(self) -> list[dict]:
         """Every episode ordered by ``(batch, idx)``; ``params`` and ``metrics`` decoded, ``failed`` a bool."""
         cur = self._conn.execute(
