@@ -17,6 +17,7 @@ from sim.mining.space import Param, around, get_path, make_space
 from sim.mining.store import FailureStore, StoreError
 from sim.scenario.io import load_scenario, to_dict
 from sim.scenario.values import ScenarioError
+from sim.cli import main
 from sim.registry import UnknownNameError
 
 DETECTORS = ("collision", "harsh_braking", "near_miss")
@@ -88,12 +89,18 @@ def test_campaign_stores_every_episode_and_writes_distinct_failures_as_scenarios
         load_scenario(p).name for p in m["mined_scenarios"]}
 
 
-def test_every_mined_scenario_reproduces_its_failure(tmp_path):
+def test_every_mined_scenario_reproduces_its_failure_and_its_log_replays(tmp_path, capsys):
     cfg = _cfg(tmp_path)
     mine(cfg, progress=False)
     with FailureStore(cfg.store_path) as store:
         distinct = store.failures(distinct_only=True)
     assert distinct
+    runs = ["--runs-dir", cfg.runs_dir]
+    assert main(["failures", cfg.name, *runs]) == 0
+    listed = capsys.readouterr().out
+    assert all(f"#{f['id']}" in listed for f in distinct)
+    assert main(["replay", "--campaign", cfg.name, "--failure", str(distinct[0]["id"]), *runs]) == 0
+    assert "bit-identical" in capsys.readouterr().out
     for f in distinct:
         case = load_suite(f["scenario_path"])[0]
         r = run_episode(EpisodeJob(case, 0, episode_seed(0, case, 0), "lane_keeping", log_when="never",

@@ -120,7 +120,8 @@ def far_from(x: np.ndarray, known: np.ndarray, radius: float) -> np.ndarray:
     return np.abs(x[:, None, :] - known[None, :, :]).max(axis=2).min(axis=1) >= radius
 
 
-def novel(rng: np.random.Generator, m: int, sample, known: np.ndarray, radius: float, tries: int = 8) -> np.ndarray:
+def novel(rng: np.random.Generator, m: int, sample, known: np.ndarray, radius: float,
+          tries: int = 32) -> np.ndarray:
     """``m`` points from ``sample(rng, k)``, preferring ones ``far_from`` the ``known`` failures (a repeat of a
     known failure teaches little and counts as a duplicate): up to ``tries`` rounds of rejection, then the
     remainder is accepted as drawn."""

@@ -24,13 +24,13 @@ class CrossEntropyParams:
     """Elite fraction of all told points, by danger (failures are always elite), in (0, 1]."""
     alpha: float = 0.7
     """Smoothing: new = alpha * elite estimate + (1 - alpha) * old, in (0, 1]."""
-    min_std: float = 0.03
+    min_std: float = 0.05
     """Floor on the sampling Gaussian's standard deviation along any direction [unit-cube units]."""
     explore: float = 0.15
     """Fraction of every batch drawn uniformly, in [0, 1]."""
     n_init: int | None = None
     """Points told before the Gaussian is fitted (uniform until then); None: 2 * dim."""
-    min_failures: int = 3
+    min_failures: int = 1
     """Failures known from which the elite set is the failures alone, >= 1."""
     novelty_radius: float = 0.05
     """Samples this close to a known failure in every coordinate are redrawn (0: never) [unit-cube units]."""
