@@ -118,7 +118,8 @@ def _previous(cfg: EvalConfig, compare: str | None) -> tuple[dict | None, str]:
 def finish(cfg: EvalConfig, summary: dict, compare: str | None = None) -> Path:
     """Render top-down videos of the worst episodes (re-simulating their logs, which must replay bit-exactly),
     write metrics.json and report.html; returns the report's path."""
-    from sim.eval.report import worst_episodes, write_report
+    from sim.eval.report import write_report
+    from sim.eval.view import worst_episodes
     from sim.scenario.episode_log import load_log
     from sim.scenario.replay import replay
 

@@ -32,7 +32,7 @@ class Runner:
             try:
                 import ray
             except ImportError:
-                raise RuntimeError("backend 'ray' needs Ray: pip install 'roadloop[ray]' (or pip install ray)") from None
+                raise RuntimeError("backend 'ray' needs Ray: pip install 'roadloop[ray]'") from None
             if not ray.is_initialized():
                 if self.address is None:
                     ray.init(num_cpus=self.workers, include_dashboard=False, log_to_driver=False)

@@ -5,7 +5,8 @@ import re
 import numpy as np
 import pytest
 
-from sim.eval.report import worst_episodes, write_report
+from sim.eval.report import write_report
+from sim.eval.view import worst_episodes
 from sim.video import write_mp4
 
 imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
