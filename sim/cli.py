@@ -261,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--videos", type=int, default=3, help="worst episodes that get a video in the report")
     p.add_argument("--mine-budget", type=int, default=100, help="episodes of the mining round after the "
                    "evaluation (0: none)")
-    p.add_argument("--mine-space", default="lead_brake", help="search space of the mining round")
+    p.add_argument("--mine-space", default="cut_in", help="search space of the mining round")
     p.add_argument("--mine-strategy", default="cross_entropy", help="search strategy of the mining round")
     p.add_argument("--mine-detectors", default="collision,off_road",
                    help="comma-separated detectors that count as failures in the mining round ('': all)")
