@@ -5,7 +5,9 @@ Distinct failures: a failure is a duplicate when an earlier distinct failure of 
 (detector, road type, actors involved) lies within DEDUP_RADIUS of it in every parameter (cube units);
 each distinct failure is written as an ordinary scenario file (with the seed that reproduces it) under
 ``<mined_dir>/<campaign>/``. A campaign resumes from its store: finished batches are re-told to the
-strategy (which is deterministic given its seed and history), and only the missing episodes run."""
+strategy (which is deterministic given its seed and history), and only the missing episodes run.
+``perturb`` on an ``around:SCENARIO`` space starts from the scenario itself (a recorded failure's
+neighbourhood becomes a family of related scenarios)."""
 from __future__ import annotations
 
 import math
@@ -116,6 +118,8 @@ def mine(cfg: CampaignConfig, resume: bool = False, progress: bool = True, strat
 
 
 def _run(cfg: CampaignConfig, space: ScenarioSpace, store: FailureStore, progress: bool, strategy_params: dict):
+    if cfg.strategy == "perturb" and "around" in space.meta:
+        strategy_params = {"seeds": space.center()[None], **strategy_params}
     strategy = make_strategy(cfg.strategy, space.dim, cfg.seed, **strategy_params)
     episodes: dict[tuple[int, int], dict] = {(e["batch"], e["idx"]): e for e in store.episodes()}
     dedup = Dedup()

@@ -108,6 +108,15 @@ def test_every_mined_scenario_reproduces_its_failure_and_its_log_replays(tmp_pat
         assert f["cluster_key"] in [g["cluster_key"] for g in r["failures"]], (f, r["failures"])
 
 
+def test_perturbing_a_mined_failure_spawns_a_family_of_failures(tmp_path):
+    cfg = _cfg(tmp_path)
+    first = mine(cfg, progress=False)
+    seed_failure = first["mined_scenarios"][0]
+    family = mine(_cfg(tmp_path, name="family", space=f"around:{seed_failure}", strategy="perturb", budget=8,
+                       batch=8), progress=False)
+    assert family["failures"] >= 0.5 * family["episodes"]  # 7 of 8 when written
+
+
 def test_resume_runs_only_the_missing_episodes_and_refuses_other_settings(tmp_path):
     first = mine(_cfg(tmp_path), progress=False)
     with FailureStore(_cfg(tmp_path).store_path) as store:
