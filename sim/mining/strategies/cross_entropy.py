@@ -5,8 +5,8 @@ fraction of the latest points by danger while fewer than ``min_failures`` failur
 adaptive levels of rare-event CE, led by danger), then the failures alone (the failure level is
 reached: danger, a proxy, no longer steers); the sampling Gaussian moves towards them with
 smoothing ``alpha`` and its covariance keeps a floor (eigenvalues >= ``min_std``^2). Samples are
-reflected into [0, 1]; an ``explore`` fraction of each batch stays uniform, and batches are
-uniform until ``n_init`` points have been told.
+reflected into [0, 1]; an ``explore`` fraction of each batch stays uniform (``explore_before`` while
+no failure is known), and batches are uniform until ``n_init`` points have been told.
 """
 from __future__ import annotations
 
@@ -28,6 +28,8 @@ class CrossEntropyParams:
     """Floor on the sampling Gaussian's standard deviation along any direction [unit-cube units]."""
     explore: float = 0.15
     """Fraction of every batch drawn uniformly, in [0, 1]."""
+    explore_before: float = 0.5
+    """The same while no failure is known (danger is only a proxy until then), in [0, 1]."""
     n_init: int | None = None
     """Points told before the Gaussian is fitted (uniform until then); None: 2 * dim."""
     min_failures: int = 1
@@ -42,8 +44,9 @@ class CrossEntropyParams:
             raise ValueError(f"alpha must lie in (0, 1], got {self.alpha}")
         if not self.min_std > 0.0:
             raise ValueError(f"min_std must be positive, got {self.min_std}")
-        if not 0.0 <= self.explore <= 1.0:
-            raise ValueError(f"explore must lie in [0, 1], got {self.explore}")
+        for key in ("explore", "explore_before"):
+            if not 0.0 <= getattr(self, key) <= 1.0:
+                raise ValueError(f"{key} must lie in [0, 1], got {getattr(self, key)}")
         if self.min_failures < 1:
             raise ValueError(f"min_failures must be >= 1, got {self.min_failures}")
         if self.n_init is not None and self.n_init < 1:
@@ -96,4 +99,5 @@ class CrossEntropyStrategy(Strategy):
         def gaussian(rng, m):
             return novel(rng, m, draw, self.x[self.failed], self.params.novelty_radius)
 
-        return mix_with_uniform(rng, n, self.dim, self.params.explore, gaussian)
+        explore = self.params.explore if self.failed.any() else self.params.explore_before
+        return mix_with_uniform(rng, n, self.dim, explore, gaussian)
