@@ -1,8 +1,9 @@
 """Local perturbation around found failures.
 
 Parents are the told failures plus optional ``seeds`` (e.g. a recorded failure's parameters). Each
-ask picks parents at random, weighted towards the less perturbed ones (weight 1 / (1 + children)),
-and adds Gaussian noise of standard deviation ``sigma``, reflected into [0, 1]; an ``explore``
+ask picks parents at random, weighted towards the ones whose children fail (a failure reproduces
+there, rather than by chance) and the less perturbed ones: weight (1 + failed children) /
+(2 + children) / sqrt(1 + children); it adds Gaussian noise of standard deviation ``sigma``, reflected into [0, 1]; an ``explore``
 fraction stays uniform, and with no parent yet the whole batch is uniform. On tell, each point
 within ``3 * sigma * sqrt(dim)`` of a parent counts as that parent's child, and ``sigma`` grows when
 more than ``target_rate`` of the children failed, shrinks when fewer did (kept within
@@ -68,6 +69,7 @@ class PerturbStrategy(Strategy):
             raise ValueError(f"seeds have {seeds.shape[1]} columns, the space has dim {self.dim}")
         self.parents = np.zeros((0, self.dim)) if seeds is None else seeds.copy()
         self.children = np.zeros(len(self.parents))
+        self.child_failures = np.zeros(len(self.parents))
         self.sigma = self.params.sigma
 
     def _learn(self, x, danger, failed) -> None:
@@ -77,6 +79,7 @@ class PerturbStrategy(Strategy):
             nearest = d2.argmin(axis=1)
             child = d2[np.arange(len(x)), nearest] <= (3.0 * self.sigma) ** 2 * self.dim
             np.add.at(self.children, nearest[child], 1.0)
+            np.add.at(self.child_failures, nearest[child], failed[child].astype(float))
             if p.adapt and child.any():
                 rate = failed[child].mean()
                 self.sigma = float(np.clip(self.sigma * np.exp(0.5 * (rate - p.target_rate)), p.min_sigma,
@@ -84,11 +87,12 @@ class PerturbStrategy(Strategy):
         if failed.any():
             self.parents = np.concatenate([self.parents, x[failed]])
             self.children = np.concatenate([self.children, np.zeros(int(failed.sum()))])
+            self.child_failures = np.concatenate([self.child_failures, np.zeros(int(failed.sum()))])
 
     def _propose(self, rng, n):
         if not len(self.parents):
             return rng.random((n, self.dim))
-        weights = 1.0 / (1.0 + self.children)
+        weights = (1.0 + self.child_failures) / (2.0 + self.children) / np.sqrt(1.0 + self.children)
         weights /= weights.sum()
 
         def draw(rng, m):
