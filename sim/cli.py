@@ -155,7 +155,7 @@ def _mine(args) -> int:
     cfg = CampaignConfig(name=name, agent=agent, space=args.space, strategy=args.strategy, budget=args.budget,
                          batch=args.batch, seed=args.seed, detectors=detectors, workers=args.workers,
                          backend=args.backend, address=args.address, runs_dir=args.runs_dir,
-                         mined_dir=args.mined_dir, obs_mode=agent_obs_mode(agent))
+                         mined_dir=args.mined_dir, obs_mode=agent_obs_mode(agent), realizations=args.realizations)
     m = mine(cfg, resume=args.resume)
     print(f"campaign {name}: {m['episodes']} episodes ({m['invalid']} invalid proposals), {m['failures']} failures, "
           f"{m['distinct_failures']} distinct in {len(m['clusters'])} clusters")
@@ -275,6 +275,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--detectors", help="comma-separated detectors that count as failures (default: all)")
     p.add_argument("--name", help="campaign name (default AGENT-SPACE-STRATEGY-SEED)")
     p.add_argument("--resume", action="store_true", help="continue the campaign of this name")
+    p.add_argument("--realizations", type=int, default=16, help="episode seeds the search picks among (one more "
+                   "searched coordinate; 0: a fresh seed per episode)")
     _runner_args(p)
     p.set_defaults(func=_mine)
     p = sub.add_parser("failures", help="list the failures (or clusters) of a mining campaign")

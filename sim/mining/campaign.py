@@ -7,7 +7,13 @@ each distinct failure is written as an ordinary scenario file (with the seed tha
 ``<mined_dir>/<campaign>/``. A campaign resumes from its store: finished batches are re-told to the
 strategy (which is deterministic given its seed and history), and only the missing episodes run.
 ``perturb`` on an ``around:SCENARIO`` space starts from the scenario itself (a recorded failure's
-neighbourhood becomes a family of related scenarios)."""
+neighbourhood becomes a family of related scenarios).
+
+Chance is searched too: with ``realizations`` R > 0 the episode seed (background traffic, sizes and
+junction turns left open) is one of R per campaign, chosen by one more cube coordinate, so that a failure
+and its neighbours share their randomness (common random numbers) and a failure that needed a particular
+draw can be found again near it. A space whose scenario fixes its own seed (``around:`` a mined failure)
+keeps that seed for every proposal."""
 from __future__ import annotations
 
 import math
@@ -30,7 +36,7 @@ from sim.scenario.values import ScenarioError
 
 DEDUP_RADIUS = 0.05
 """Failures of one cluster closer than this in every cube coordinate are one failure."""
-CAMPAIGN_KEYS = ("agent", "space", "strategy", "seed", "batch", "detectors")
+CAMPAIGN_KEYS = ("agent", "space", "strategy", "seed", "batch", "detectors", "realizations")
 """Settings a resumed campaign must share with the stored one."""
 
 
@@ -56,8 +62,12 @@ class CampaignConfig:
     runs_dir: str = "runs"
     mined_dir: str = "scenarios/mined"
     obs_mode: str = "vector"
+    realizations: int = 16
+    """Episode seeds the search chooses among (see the module docstring); 0: a fresh seed per episode."""
 
     def __post_init__(self):
+        if not (isinstance(self.realizations, int) and self.realizations >= 0):
+            raise ValueError(f"realizations must be an int >= 0, got {self.realizations!r}")
         if not (isinstance(self.budget, int) and self.budget >= 1):
             raise ValueError(f"budget must be an int >= 1, got {self.budget!r}")
         if not (isinstance(self.batch, int) and self.batch >= 1):
@@ -72,8 +82,33 @@ class CampaignConfig:
         return Path(self.mined_dir) / self.name
 
 
-def episode_seed(seed: int, batch: int, idx: int) -> int:
-    return int(np.random.SeedSequence([seed, batch, idx]).generate_state(1, np.uint64)[0] % 2**63)
+def _seed(*entropy: int) -> int:
+    return int(np.random.SeedSequence(list(entropy)).generate_state(1, np.uint64)[0] % 2**63)
+
+
+@dataclass(frozen=True)
+class Chance:
+    """How a campaign seeds its episodes: the scenario's own ``fixed`` seed, one of ``realizations`` seeds
+    picked by the last cube coordinate, or (both None/0) a fresh seed per (batch, index)."""
+
+    seed: int
+    fixed: int | None
+    realizations: int
+
+    @property
+    def extra_dims(self) -> int:
+        return 1 if self.fixed is None and self.realizations else 0
+
+    def episode_seed(self, u: np.ndarray, batch: int, idx: int) -> int:
+        if self.fixed is not None:
+            return self.fixed
+        if self.realizations:
+            return _seed(self.seed, min(int(u[-1] * self.realizations), self.realizations - 1))
+        return _seed(self.seed, batch, idx)
+
+
+def _chance(cfg: CampaignConfig, space: ScenarioSpace) -> Chance:
+    return Chance(cfg.seed, space.base.get("seed"), cfg.realizations)
 
 
 class Dedup:
@@ -95,7 +130,8 @@ class Dedup:
 def _meta(cfg: CampaignConfig, space: ScenarioSpace) -> dict:
     return {"agent": cfg.agent, "space": cfg.space, "strategy": cfg.strategy, "seed": cfg.seed, "batch": cfg.batch,
             "detectors": list(cfg.detectors) if cfg.detectors is not None else None, "budget": cfg.budget,
-            "dim": space.dim, "params": [asdict(p) for p in space.params], "code_version": code_version()}
+            "realizations": cfg.realizations, "dim": space.dim + _chance(cfg, space).extra_dims,
+            "params": [asdict(p) for p in space.params], "code_version": code_version()}
 
 
 def mine(cfg: CampaignConfig, resume: bool = False, progress: bool = True, strategy_params: dict | None = None) -> dict:
@@ -118,9 +154,11 @@ def mine(cfg: CampaignConfig, resume: bool = False, progress: bool = True, strat
 
 
 def _run(cfg: CampaignConfig, space: ScenarioSpace, store: FailureStore, progress: bool, strategy_params: dict):
+    chance = _chance(cfg, space)
     if cfg.strategy == "perturb" and "around" in space.meta:
-        strategy_params = {"seeds": space.center()[None], **strategy_params}
-    strategy = make_strategy(cfg.strategy, space.dim, cfg.seed, **strategy_params)
+        centre = np.concatenate([space.center(), np.full(chance.extra_dims, 0.5)])
+        strategy_params = {"seeds": centre[None], **strategy_params}
+    strategy = make_strategy(cfg.strategy, space.dim + chance.extra_dims, cfg.seed, **strategy_params)
     episodes: dict[tuple[int, int], dict] = {(e["batch"], e["idx"]): e for e in store.episodes()}
     dedup = Dedup()
     for f in store.failures():
@@ -144,9 +182,9 @@ def _run(cfg: CampaignConfig, space: ScenarioSpace, store: FailureStore, progres
                         raise StoreError(f"{cfg.store_path}: batch {b} episode {i} was stored with other parameters "
                                          "than the strategy proposes now (was the strategy's code changed?)")
                     continue
-                seed = episode_seed(cfg.seed, b, i)
+                seed = chance.episode_seed(x[i], b, i)
                 try:
-                    scenario = space.build(x[i], name=f"{cfg.name}-b{b:04d}-{i:03d}", seed=seed)
+                    scenario = space.build(x[i][:space.dim], name=f"{cfg.name}-b{b:04d}-{i:03d}", seed=seed)
                 except ScenarioError as e:
                     episodes[(b, i)] = _commit_invalid(store, b, i, x[i], seed, str(e))
                     bar.update(1)
@@ -185,7 +223,7 @@ def _commit(store, cfg: CampaignConfig, space: ScenarioSpace, dedup: Dedup, bi, 
         row = dict(f, distinct_of=dup, log_path=result["log"], scenario_path=None)
         if dup is None:
             name = f"{cfg.name}-b{b:04d}-{i:03d}-{f['detector']}"
-            scenario = space.build(u, name=name, seed=result["seed"], description=(
+            scenario = space.build(u[:space.dim], name=name, seed=result["seed"], description=(
                 f"Mined by campaign {cfg.name} (agent {cfg.agent}, space {cfg.space}, strategy {cfg.strategy}): "
                 f"{f['detector']} at step {f['step']} on {f['road_type']}: {f['detail']}"))
             cfg.scenario_dir.mkdir(parents=True, exist_ok=True)

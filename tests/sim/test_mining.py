@@ -115,6 +115,18 @@ def test_perturbing_a_mined_failure_spawns_a_family_of_failures(tmp_path):
     family = mine(_cfg(tmp_path, name="family", space=f"around:{seed_failure}", strategy="perturb", budget=8,
                        batch=8), progress=False)
     assert family["failures"] >= 0.5 * family["episodes"]  # 7 of 8 when written
+    with FailureStore(_cfg(tmp_path, name="family").store_path) as store:
+        seeds = {e["seed"] for e in store.episodes()}
+    assert seeds == {load_scenario(seed_failure).seed}, "a failure's family keeps its randomness"
+
+
+def test_chance_is_searched_among_a_few_seeds(tmp_path):
+    cfg = _cfg(tmp_path, realizations=2)
+    mine(cfg, progress=False)
+    with FailureStore(cfg.store_path) as store:
+        episodes = store.episodes()
+    assert len({e["seed"] for e in episodes}) == 2
+    assert all(len(e["params"]) == make_space("lead_brake").dim + 1 for e in episodes)
 
 
 def test_resume_runs_only_the_missing_episodes_and_refuses_other_settings(tmp_path):
