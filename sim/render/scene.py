@@ -1,0 +1,287 @@
+"""WorldScene: a pyrender scene of a World (static geometry merged per semantic class) plus one
+node per actor, moved in place by ``update``.
+
+World frame: x, y on the ground (m), z up. Static geometry is merged into one mesh node per
+semantic class (ground, road, lane_marking, curb, tree, pole, cone, parked_car): about ten draw
+calls for any world size. Each actor gets one mesh node, reused across updates (its pose matrix,
+with the class mesh scaled to the actor's length/width/height, is rewritten); meshes are shared
+by (class, colour). Invalid actors' nodes are taken out of the scene and put back when valid again.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from sim.assets.meshes import NOMINAL_SIZE, PART_COLOURS, prop_mesh, vehicle_mesh
+from sim.traffic.vehicle_classes import CLASS_NAMES, PALETTE
+from sim.world import PROP_KINDS, World
+
+from .backend import select_platform
+
+select_platform()
+import pyrender  # noqa: E402  (after the platform is chosen)
+
+SEMANTIC_CLASSES = ("sky", "ground", "road", "lane_marking", "curb", "tree", "pole", "cone", "parked_car",
+                    *CLASS_NAMES, "ego")
+"""Semantic class ids (index) of the segmentation pass; 0 is "nothing drawn" (sky)."""
+SEMANTIC_ID = {name: i for i, name in enumerate(SEMANTIC_CLASSES)}
+
+ROAD_Z = 0.0
+MARKING_Z = 0.02
+GROUND_Z = -0.03
+MARKING_WIDTH_M = 0.15
+DASH_M, GAP_M = 3.0, 6.0
+CURB_WIDTH_M, CURB_HEIGHT_M = 0.25, 0.15
+GROUND_MARGIN_M = 300.0
+GROUND_TILE_M = 50.0
+EGO_COLOUR = (235, 235, 240)
+COLOURS = {"ground": (85, 120, 60), "road": (75, 75, 78), "lane_marking": (235, 235, 225),
+           "curb": (165, 165, 160)}
+SKY = (0.62, 0.74, 0.9)
+
+
+def _linear(rgb) -> np.ndarray:
+    """sRGB uint8 -> linear float (pyrender's shader applies the 1/2.2 gamma on output)."""
+    return (np.asarray(rgb, float)[..., :3] / 255.0) ** 2.2
+
+
+def _material():
+    return pyrender.MetallicRoughnessMaterial(baseColorFactor=(1.0, 1.0, 1.0, 1.0), metallicFactor=0.0,
+                                              roughnessFactor=0.9)
+
+
+def _mesh(tris: np.ndarray, colours: np.ndarray, normals: np.ndarray | None = None) -> pyrender.Mesh:
+    """tris (T,3,3) world-space triangles, colours (T,3) linear -> one-primitive flat-shaded mesh."""
+    tris = np.asarray(tris, np.float32)
+    if normals is None:
+        n = np.cross(tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0])
+        normals = n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+    col = np.concatenate([colours, np.ones((len(colours), 1))], axis=1)
+    prim = pyrender.Primitive(positions=tris.reshape(-1, 3), normals=np.repeat(normals, 3, axis=0).astype(np.float32),
+                              color_0=np.repeat(col, 3, axis=0).astype(np.float32), mode=4, material=_material())
+    return pyrender.Mesh([prim])
+
+
+def _trimesh_tris(mesh):
+    """(T,3,3) triangles, (T,3) linear colours, (T,3) normals of a coloured trimesh."""
+    return mesh.vertices[mesh.faces], _linear(mesh.visual.face_colors), mesh.face_normals
+
+
+def _strip(a: np.ndarray, b: np.ndarray, z: float, keep: np.ndarray | None = None) -> np.ndarray:
+    """Triangles (2(N-1),3,3) between polylines a, b (N,2) at height z, facing up; segments with
+    keep False dropped."""
+    z3 = lambda p: np.concatenate([p, np.full((len(p), 1), z)], axis=1)  # noqa: E731
+    a3, b3 = z3(a), z3(b)
+    t1 = np.stack([a3[:-1], b3[:-1], b3[1:]], axis=1)
+    t2 = np.stack([a3[:-1], b3[1:], a3[1:]], axis=1)
+    if keep is not None:
+        t1, t2 = t1[keep], t2[keep]
+    return _face_up(np.concatenate([t1, t2]))
+
+
+def _face_up(tris: np.ndarray) -> np.ndarray:
+    e1, e2 = tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0]
+    down = (e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]) < 0
+    tris[down] = tris[down][:, [0, 2, 1]]
+    return tris
+
+
+def _normals2(points: np.ndarray) -> np.ndarray:
+    d = np.gradient(points, axis=0)
+    d /= np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-12)
+    return np.stack([-d[:, 1], d[:, 0]], axis=1)
+
+
+def _placed(mesh, built, xy, heading, size) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Instances of a trimesh at (P,) poses, scaled by size / built: merged triangles."""
+    tris, col, nrm = _trimesh_tris(mesh)
+    scale = np.asarray(size, float) / np.asarray(built, float)  # (P,3)
+    c, s = np.cos(heading), np.sin(heading)
+    rot = np.zeros((len(xy), 3, 3))
+    rot[:, 0, 0], rot[:, 0, 1], rot[:, 1, 0], rot[:, 1, 1], rot[:, 2, 2] = c, -s, s, c, 1.0
+    v = tris.reshape(-1, 3)[None] * scale[:, None, :]
+    v = np.einsum("pij,pvj->pvi", rot, v) + np.concatenate([xy, np.zeros((len(xy), 1))], axis=1)[:, None, :]
+    n = np.einsum("pij,pvj->pvi", rot, nrm[None] / scale[:, None, :])
+    n /= np.maximum(np.linalg.norm(n, axis=2, keepdims=True), 1e-12)
+    return v.reshape(-1, 3, 3), np.tile(col, (len(xy), 1)), n.reshape(-1, 3)
+
+
+def vehicle_colour(index: int) -> tuple[int, int, int]:
+    """Default body colour of actor `index` (deterministic, from the traffic palette)."""
+    return tuple(int(v) for v in PALETTE[(7 * index + 3) % len(PALETTE)])
+
+
+class WorldScene:
+    """pyrender scene of `world`. Attributes: ``scene`` (pyrender.Scene), ``static_nodes``
+    {semantic class name: Node}, ``actor_nodes`` list (index = actor column; None if never valid),
+    ``camera_node`` (IntrinsicsCamera, posed by sim.render.passes), ``seg_node_map`` {Node: (3,) uint8}
+    (R = semantic id, G*256 + B = actor index + 1). ``draw_ego``: draw actors of kind -1."""
+
+    def __init__(self, world: World, draw_ego: bool = False, ambient: float = 0.35, sun_intensity: float = 3.0):
+        self.world = world
+        self.draw_ego = draw_ego
+        self.scene = pyrender.Scene(bg_color=(*SKY, 1.0), ambient_light=(ambient, ambient, ambient))
+        self.static_nodes: dict[str, pyrender.Node] = {}
+        self.seg_node_map: dict[pyrender.Node, np.ndarray] = {}
+        self.actor_nodes: list[pyrender.Node | None] = []
+        self._actor_key: list[tuple | None] = []
+        self._mesh_cache: dict[tuple, pyrender.Mesh] = {}
+        for name, (tris, col, nrm) in self._static_geometry().items():
+            if len(tris):
+                self._add_static(name, _mesh(tris, col, nrm))
+        sun = np.eye(4)
+        sun[:3, :3] = _look_rotation(np.array([0.4, 0.3, -0.85]))
+        self.scene.add(pyrender.DirectionalLight(color=np.ones(3), intensity=sun_intensity), pose=sun)
+        self.camera = pyrender.IntrinsicsCamera(fx=100.0, fy=100.0, cx=50.0, cy=50.0, znear=0.1, zfar=2000.0)
+        self.camera_node = self.scene.add(self.camera, pose=np.eye(4))
+
+    # ------------------------------------------------------------------ static
+    def _add_static(self, name: str, mesh):
+        node = self.scene.add(mesh, name=name)
+        self.static_nodes[name] = node
+        self.seg_node_map[node] = np.array([SEMANTIC_ID[name], 0, 0], np.uint8)
+
+    def _static_geometry(self) -> dict:
+        w = self.world
+        graph = w.lanes
+        out = {}
+        up = lambda t: np.tile([0.0, 0.0, 1.0], (len(t), 1))  # noqa: E731
+        x0, y0, x1, y1 = w.bounds
+        m = GROUND_MARGIN_M
+        # Tiled: llvmpipe is very slow on a few huge triangles that cross the near plane.
+        gx = np.arange(x0 - m, x1 + m + GROUND_TILE_M, GROUND_TILE_M)
+        gy = np.arange(y0 - m, y1 + m + GROUND_TILE_M, GROUND_TILE_M)
+        X, Y = np.meshgrid(gx, gy, indexing="ij")
+        P = np.stack([X, Y, np.full_like(X, GROUND_Z)], axis=-1)
+        a, b, c, d = P[:-1, :-1].reshape(-1, 3), P[1:, :-1].reshape(-1, 3), P[1:, 1:].reshape(-1, 3), P[:-1, 1:].reshape(-1, 3)
+        ground = _face_up(np.concatenate([np.stack([a, b, c], 1), np.stack([a, c, d], 1)]))
+        out["ground"] = (ground, np.tile(_linear(COLOURS["ground"]), (len(ground), 1)), up(ground))
+        road = [_strip(graph.boundary_polyline(i, "left"), graph.boundary_polyline(i, "right"), ROAD_Z)
+                for i in range(len(graph.lanes))]
+        for j in w.junctions:
+            p = np.concatenate([j.polygon, np.full((len(j.polygon), 1), ROAD_Z)], axis=1)
+            road.append(_face_up(np.stack([np.repeat(p[:1], len(p) - 2, 0), p[1:-1], p[2:]], axis=1)))
+        road = np.concatenate(road)
+        out["road"] = (road, np.tile(_linear(COLOURS["road"]), (len(road), 1)), up(road))
+        marks = []
+        for lane in graph.lanes:
+            if lane.junction_id >= 0:
+                continue
+            n = np.stack([-np.sin(lane.heading), np.cos(lane.heading)], axis=1)
+            sides = [("right", lane.right_boundary, -0.5)]
+            if lane.left_neighbor < 0:
+                sides.append(("left", lane.left_boundary, 0.5))
+            mid_s = 0.5 * (lane.s[1:] + lane.s[:-1])
+            for _, kind, sign in sides:
+                if kind == "none":
+                    continue
+                line = lane.centerline + sign * lane.width * n
+                keep = None if kind == "solid" else (np.mod(mid_s, DASH_M + GAP_M) < DASH_M)
+                h = 0.5 * MARKING_WIDTH_M * n
+                marks.append(_strip(line + h, line - h, MARKING_Z, keep))
+        if marks:
+            marks = np.concatenate(marks)
+            out["lane_marking"] = (marks, np.tile(_linear(COLOURS["lane_marking"]), (len(marks), 1)), up(marks))
+        curbs = []
+        for line in w.curbs:
+            if len(line) < 2:
+                continue
+            h = 0.5 * CURB_WIDTH_M * _normals2(line)
+            a, b = line + h, line - h
+            top = _strip(a, b, CURB_HEIGHT_M)
+            for side in (a, b):
+                lo = np.concatenate([side, np.zeros((len(side), 1))], axis=1)
+                hi = lo + [0.0, 0.0, CURB_HEIGHT_M]
+                curbs += [np.stack([lo[:-1], lo[1:], hi[1:]], axis=1), np.stack([lo[:-1], hi[1:], hi[:-1]], axis=1)]
+            curbs.append(top)
+        if curbs:
+            curbs = np.concatenate(curbs)
+            out["curb"] = (curbs, np.tile(_linear(COLOURS["curb"]), (len(curbs), 1)), None)
+        props = w.props
+        for code, name in enumerate(PROP_KINDS):
+            sel = props.kind == code
+            if not np.any(sel):
+                continue
+            mesh, built = prop_mesh(name)
+            tris, col, nrm = _placed(mesh, built, props.xy[sel], props.heading[sel], props.size[sel])
+            if name == "parked_car":
+                paint = np.all(np.isclose(col, _linear(PART_COLOURS["paint"])), axis=1)
+                per = len(col) // int(sel.sum())
+                body = _linear(PALETTE[np.arange(int(sel.sum())) % len(PALETTE)])
+                col = np.where(paint[:, None], np.repeat(body, per, axis=0), col)
+            out[name] = (tris, col, nrm)
+        if "curb" in out and out["curb"][2] is None:
+            out["curb"] = (out["curb"][0], out["curb"][1], None)
+        return {k: (t, c, n) for k, (t, c, n) in out.items()}
+
+    # ------------------------------------------------------------------ actors
+    def _vehicle_mesh(self, kind: int, colour: tuple[int, int, int]):
+        key = (kind, colour)
+        mesh = self._mesh_cache.get(key)
+        if mesh is None:
+            name = "car" if kind < 0 else CLASS_NAMES[kind]
+            tri = vehicle_mesh(name)
+            tris, col, nrm = _trimesh_tris(tri)
+            paint = np.all(np.isclose(col, _linear(PART_COLOURS["paint"])), axis=1)
+            col = np.where(paint[:, None], _linear(colour)[None], col)
+            mesh = self._mesh_cache[key] = _mesh(tris, col, nrm)
+        return mesh
+
+    def update(self, actors_table: np.ndarray, kind: np.ndarray, valid: np.ndarray, colours=None) -> None:
+        """Move the actor nodes to this step's poses without rebuilding the scene.
+
+        actors_table: (7, N) rows sim.env.simulation.ACTOR_FIELDS (x, y m, heading rad, speed m/s,
+        length, width, height m); kind (N,) int: -1 ego, else an index into CLASS_NAMES; valid (N,)
+        bool; colours: optional (N,3) uint8 body colours (default ``vehicle_colour(i)``). An actor's
+        node is created the first time it is valid and then only re-posed; a new node replaces it
+        only if its kind or colour changes."""
+        table = np.asarray(actors_table, float)
+        kind = np.asarray(kind, int)
+        valid = np.asarray(valid, bool)
+        n = table.shape[1]
+        if kind.shape != (n,) or valid.shape != (n,) or table.shape[0] < 7:
+            raise ValueError(f"WorldScene.update: need table (7,N), kind (N,), valid (N,); got "
+                             f"{table.shape}, {kind.shape}, {valid.shape}")
+        while len(self.actor_nodes) < n:
+            self.actor_nodes.append(None)
+            self._actor_key.append(None)
+        x, y, heading, _, length, width, height = table[:7]
+        for i in range(len(self.actor_nodes)):
+            node = self.actor_nodes[i]
+            show = i < n and valid[i] and (kind[i] >= 0 or self.draw_ego)
+            if not show:
+                if node is not None and node in self.scene.nodes:
+                    self.scene.remove_node(node)
+                continue
+            k = int(kind[i])
+            colour = EGO_COLOUR if k < 0 else (vehicle_colour(i) if colours is None else
+                                               tuple(int(v) for v in colours[i]))
+            key = (k, colour)
+            if node is None or self._actor_key[i] != key:
+                if node is not None:
+                    if node in self.scene.nodes:
+                        self.scene.remove_node(node)
+                    self.seg_node_map.pop(node, None)
+                node = pyrender.Node(name=f"actor{i}", mesh=self._vehicle_mesh(k, colour), matrix=np.eye(4))
+                self.actor_nodes[i], self._actor_key[i] = node, key
+                sem = SEMANTIC_ID["ego" if k < 0 else CLASS_NAMES[k]]
+                self.seg_node_map[node] = np.array([sem, (i + 1) >> 8, (i + 1) & 255], np.uint8)
+            nominal = NOMINAL_SIZE["car" if k < 0 else CLASS_NAMES[k]]
+            c, s = np.cos(heading[i]), np.sin(heading[i])
+            pose = np.array([[c * length[i] / nominal[0], -s * width[i] / nominal[1], 0.0, x[i]],
+                             [s * length[i] / nominal[0], c * width[i] / nominal[1], 0.0, y[i]],
+                             [0.0, 0.0, height[i] / nominal[2], 0.0],
+                             [0.0, 0.0, 0.0, 1.0]])
+            if node not in self.scene.nodes:
+                self.scene.add_node(node)
+            self.scene.set_pose(node, pose)
+
+
+def _look_rotation(direction: np.ndarray) -> np.ndarray:
+    """Rotation whose -z axis (OpenGL forward) points along `direction`."""
+    f = direction / np.linalg.norm(direction)
+    z = -f
+    x = np.cross([0.0, 0.0, 1.0], z)
+    if np.linalg.norm(x) < 1e-6:
+        x = np.array([1.0, 0.0, 0.0])
+    x /= np.linalg.norm(x)
+    return np.stack([x, np.cross(z, x), z], axis=1)
