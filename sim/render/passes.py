@@ -24,6 +24,20 @@ select_platform()
 import pyrender  # noqa: E402
 
 CV_TO_GL = np.diag([1.0, -1.0, -1.0, 1.0])
+
+# pyrender's OffscreenRenderer always draws into a 4x multisampled framebuffer. Its renderer module
+# calls glRenderbufferStorageMultisample (a module global) when it creates the framebuffers (first
+# render, viewport change); Renderer sets _MS_SAMPLES before each render so that a Renderer made
+# with msaa=False gets 0 samples (a plain framebuffer; the resolve blit becomes a copy).
+_MS_SAMPLES = [4]
+_gl_storage_ms = pyrender.renderer.glRenderbufferStorageMultisample
+
+
+def _storage_ms(target, samples, internalformat, width, height):
+    return _gl_storage_ms(target, _MS_SAMPLES[0], internalformat, width, height)
+
+
+pyrender.renderer.glRenderbufferStorageMultisample = _storage_ms
 ALL_PASSES = ("colour", "depth", "semantic", "instance")
 
 
@@ -54,12 +68,16 @@ class Intrinsics:
 class Renderer:
     """Offscreen renderer of one WorldScene (one GL context, reused for every size)."""
 
-    def __init__(self, world_scene: WorldScene, znear: float = 0.1, zfar: float = 2000.0):
+    def __init__(self, world_scene: WorldScene, znear: float = 0.1, zfar: float = 2000.0, msaa: bool = True,
+                 cull: bool = True):
         self.world_scene = world_scene
         self.znear, self.zfar = float(znear), float(zfar)
+        self.msaa = bool(msaa)
+        self.cull = bool(cull)
         self._r = None
 
     def _renderer(self, width: int, height: int):
+        _MS_SAMPLES[0] = 4 if self.msaa else 0  # read when pyrender (re)creates its framebuffers
         if self._r is None:
             self._r = offscreen_renderer(width, height)
         elif (self._r.viewport_width, self._r.viewport_height) != (width, height):
@@ -92,6 +110,10 @@ class Renderer:
                                           float(intrinsics.cy))
         cam.znear, cam.zfar = self.znear, self.zfar
         ws.scene.set_pose(ws.camera_node, pose @ CV_TO_GL)
+        if self.cull:
+            ws.cull(pose, cam.fx, cam.fy, cam.cx, cam.cy, int(intrinsics.width), int(intrinsics.height), self.znear)
+        elif not np.all(ws._chunk_in):
+            ws.uncull()
         r = self._renderer(int(intrinsics.width), int(intrinsics.height))
         out = {}
         flags = pyrender.RenderFlags.SKIP_CULL_FACES

@@ -1,9 +1,13 @@
-"""WorldScene: a pyrender scene of a World (static geometry merged per semantic class) plus one
+"""WorldScene: a pyrender scene of a World (static geometry in per-class spatial chunks, culled per render) plus one
 node per actor, moved in place by ``update``.
 
-World frame: x, y on the ground (m), z up. Static geometry is merged into one mesh node per
-semantic class (ground, road, lane_marking, curb, tree, pole, cone, parked_car): about ten draw
-calls for any world size. Each actor gets one mesh node, reused across updates (its pose matrix,
+World frame: x, y on the ground (m), z up. Static geometry is split per semantic class (ground,
+road, lane_marking, curb, tree, pole, cone, parked_car) into CHUNK_M squares, one indexed mesh node
+each (``static_nodes[class]`` is the list, ``chunk_nodes`` all of them). pyrender does no culling, so
+before each render ``cull`` keeps in the scene only the chunks whose bounding box meets the
+camera's frustum within ``max_range`` m (cull_mode "remove": others are taken out of the scene;
+"visible": they stay with mesh.is_visible False). Road, marking and curb polylines are resampled
+(a point every <= MAX_STEP_M m, more on curves). Each actor gets one mesh node, reused across updates (its pose matrix,
 with the class mesh scaled to the actor's length/width/height, is rewritten); meshes are shared
 by (class, colour). Invalid actors' nodes are taken out of the scene and put back when valid again.
 """
@@ -33,6 +37,13 @@ DASH_M, GAP_M = 3.0, 6.0
 CURB_WIDTH_M, CURB_HEIGHT_M = 0.25, 0.15
 GROUND_MARGIN_M = 300.0
 GROUND_TILE_M = 50.0
+CHUNK_M = 160.0
+"""Static geometry is split into CHUNK_M squares per semantic class (one node each) for culling."""
+MAX_RANGE_M = 150.0
+MAX_STEP_M = 2.0
+MAX_TURN_RAD = 0.03
+"""Road, marking and curb polylines are resampled: a point at least every MAX_STEP_M m of arc, and
+wherever the heading turned by MAX_TURN_RAD since the last kept point."""
 EGO_COLOUR = (235, 235, 240)
 COLOURS = {"ground": (85, 120, 60), "road": (75, 75, 78), "lane_marking": (235, 235, 225),
            "curb": (165, 165, 160)}
@@ -59,6 +70,46 @@ def _mesh(tris: np.ndarray, colours: np.ndarray, normals: np.ndarray | None = No
     prim = pyrender.Primitive(positions=tris.reshape(-1, 3), normals=np.repeat(normals, 3, axis=0).astype(np.float32),
                               color_0=np.repeat(col, 3, axis=0).astype(np.float32), mode=4, material=_material())
     return pyrender.Mesh([prim])
+
+
+def _indexed_mesh(tris: np.ndarray, colours: np.ndarray, normals: np.ndarray) -> pyrender.Mesh:
+    """Like _mesh, but vertices with equal (position, normal, colour) are shared (indexed draw)."""
+    tris = np.asarray(tris, np.float32)
+    rows = np.concatenate([tris.reshape(-1, 3), np.repeat(np.asarray(normals, np.float32), 3, axis=0),
+                           np.repeat(np.asarray(colours, np.float32), 3, axis=0)], axis=1)
+    rows = np.ascontiguousarray(rows)
+    keys = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    v = rows[first]
+    col = np.concatenate([v[:, 6:9], np.ones((len(v), 1), np.float32)], axis=1)
+    prim = pyrender.Primitive(positions=v[:, :3], normals=v[:, 3:6], color_0=col,
+                              indices=inverse.reshape(-1, 3).astype(np.uint32), mode=4, material=_material())
+    return pyrender.Mesh([prim])
+
+
+def _decimate(points: np.ndarray, max_step: float = MAX_STEP_M, max_turn: float = MAX_TURN_RAD,
+              force: np.ndarray | None = None) -> np.ndarray:
+    """Indices of polyline `points` (N,2) to keep: both ends, every point where the heading has
+    turned by more than `max_turn` rad or the arc length reached `max_step` m since the last kept
+    point, and every index in `force`."""
+    n = len(points)
+    if n <= 2:
+        return np.arange(n)
+    d = np.diff(points, axis=0)
+    seg = np.linalg.norm(d, axis=1)
+    head = np.unwrap(np.arctan2(d[:, 1], d[:, 0]))
+    forced = np.zeros(n, bool)
+    if force is not None:
+        forced[np.asarray(force, int)] = True
+    keep = [0]
+    last_s, last_h, s = 0.0, head[0], 0.0
+    for i in range(1, n - 1):
+        s += seg[i - 1]
+        if forced[i] or s - last_s >= max_step - 1e-9 or abs(head[i] - last_h) > max_turn:
+            keep.append(i)
+            last_s, last_h = s, head[i]
+    keep.append(n - 1)
+    return np.asarray(keep)
 
 
 def _trimesh_tris(mesh):
@@ -116,18 +167,27 @@ class WorldScene:
     ``camera_node`` (IntrinsicsCamera, posed by sim.render.passes), ``seg_node_map`` {Node: (3,) uint8}
     (R = semantic id, G*256 + B = actor index + 1). ``draw_ego``: draw actors of kind -1."""
 
-    def __init__(self, world: World, draw_ego: bool = False, ambient: float = 0.35, sun_intensity: float = 3.0):
+    def __init__(self, world: World, draw_ego: bool = False, ambient: float = 0.35, sun_intensity: float = 3.0,
+                 max_range: float = MAX_RANGE_M, chunk_m: float = CHUNK_M, cull_mode: str = "remove"):
         self.world = world
         self.draw_ego = draw_ego
+        self.max_range = float(max_range)
+        self.cull_mode = cull_mode
+        self.chunk_m = float(chunk_m)
+        self.chunk_nodes: list[pyrender.Node] = []
+        self._chunk_boxes = np.zeros((0, 2, 3))
+        self._chunk_in = np.zeros(0, bool)
         self.scene = pyrender.Scene(bg_color=(*SKY, 1.0), ambient_light=(ambient, ambient, ambient))
-        self.static_nodes: dict[str, pyrender.Node] = {}
+        self.static_nodes: dict[str, list[pyrender.Node]] = {}
         self.seg_node_map: dict[pyrender.Node, np.ndarray] = {}
         self.actor_nodes: list[pyrender.Node | None] = []
         self._actor_key: list[tuple | None] = []
         self._mesh_cache: dict[tuple, pyrender.Mesh] = {}
         for name, (tris, col, nrm) in self._static_geometry().items():
             if len(tris):
-                self._add_static(name, _mesh(tris, col, nrm))
+                self._add_static(name, tris, col, nrm)
+        self._chunk_boxes = np.asarray(self._chunk_boxes_list).reshape(-1, 2, 3)
+        self._chunk_in = np.ones(len(self.chunk_nodes), bool)  # all in the scene until the first cull
         sun = np.eye(4)
         sun[:3, :3] = _look_rotation(np.array([0.4, 0.3, -0.85]))
         self.scene.add(pyrender.DirectionalLight(color=np.ones(3), intensity=sun_intensity), pose=sun)
@@ -135,10 +195,78 @@ class WorldScene:
         self.camera_node = self.scene.add(self.camera, pose=np.eye(4))
 
     # ------------------------------------------------------------------ static
-    def _add_static(self, name: str, mesh):
-        node = self.scene.add(mesh, name=name)
-        self.static_nodes[name] = node
-        self.seg_node_map[node] = np.array([SEMANTIC_ID[name], 0, 0], np.uint8)
+    def _add_static(self, name: str, tris, col, nrm):
+        """One indexed mesh node per chunk_m square (by triangle centroid) of class `name`."""
+        tris = np.asarray(tris, float)
+        if nrm is None:
+            n = np.cross(tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0])
+            nrm = n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+        cell = np.floor(tris.mean(axis=1)[:, :2] / self.chunk_m).astype(np.int64)
+        _, group = np.unique(cell, axis=0, return_inverse=True)
+        group = group.ravel()
+        order = np.argsort(group, kind="stable")
+        bounds = np.searchsorted(group[order], np.arange(group.max() + 2))
+        self.static_nodes[name] = []
+        if not hasattr(self, "_chunk_boxes_list"):
+            self._chunk_boxes_list = []
+        for g in range(len(bounds) - 1):
+            sel = order[bounds[g]:bounds[g + 1]]
+            t = tris[sel]
+            node = self.scene.add(_indexed_mesh(t, col[sel], nrm[sel]), name=f"{name}:{len(self.static_nodes[name])}")
+            self.static_nodes[name].append(node)
+            self.chunk_nodes.append(node)
+            self._chunk_boxes_list.append(np.stack([t.reshape(-1, 3).min(0), t.reshape(-1, 3).max(0)]))
+            self.seg_node_map[node] = np.array([SEMANTIC_ID[name], 0, 0], np.uint8)
+
+    def chunks_in_view(self, pose: np.ndarray, fx: float, fy: float, cx: float, cy: float, width: int,
+                       height: int, znear: float = 0.1) -> np.ndarray:
+        """(C,) bool: static chunk i's bounding box may intersect the view frustum of a camera at
+        world-from-camera `pose` (OpenCV axes) with these intrinsics, cut at ``max_range`` m (both
+        along the axis and as distance from the camera). Conservative: never drops a visible chunk."""
+        boxes = self._chunk_boxes
+        if not len(boxes):
+            return np.zeros(0, bool)
+        lo, hi = boxes[:, 0], boxes[:, 1]
+        corners = np.stack([np.where(np.array(m, bool), hi, lo) for m in np.ndindex(2, 2, 2)], axis=1)  # (C,8,3)
+        R, t = pose[:3, :3], pose[:3, 3]
+        p = (corners - t) @ R  # camera coordinates (x right, y down, z forward)
+        X, Y, Z = p[..., 0], p[..., 1], p[..., 2]
+        r = self.max_range
+        out = (np.all(Z < znear, axis=1) | np.all(Z > r, axis=1)
+               | np.all(fx * X + cx * Z < 0, axis=1) | np.all(fx * X + (cx - width) * Z > 0, axis=1)
+               | np.all(fy * Y + cy * Z < 0, axis=1) | np.all(fy * Y + (cy - height) * Z > 0, axis=1))
+        gap = np.maximum(np.maximum(lo - t, t - hi), 0.0)
+        out |= np.einsum("ij,ij->i", gap, gap) > r * r
+        return ~out
+
+    def cull(self, pose: np.ndarray, fx: float, fy: float, cx: float, cy: float, width: int, height: int,
+             znear: float = 0.1) -> int:
+        """Put exactly the static chunks ``chunks_in_view`` into the scene (others are taken out:
+        pyrender sorts and visits every node in the scene on every render); returns how many are in."""
+        want = self.chunks_in_view(pose, fx, fy, cx, cy, width, height, znear)
+        for i in np.nonzero(want != self._chunk_in)[0]:
+            node = self.chunk_nodes[i]
+            if self.cull_mode == "visible":
+                node.mesh.is_visible = bool(want[i])
+            elif want[i]:
+                self.scene.add_node(node)
+            else:
+                self.scene.remove_node(node)
+        self._chunk_in = want
+        return int(want.sum())
+
+    def uncull(self) -> None:
+        """Put every static chunk back into the scene."""
+        for i in np.nonzero(~self._chunk_in)[0]:
+            if self.cull_mode == "visible":
+                self.chunk_nodes[i].mesh.is_visible = True
+            else:
+                self.scene.add_node(self.chunk_nodes[i])
+        self._chunk_in = np.ones(len(self.chunk_nodes), bool)
+
+    def visible_chunk_nodes(self) -> list:
+        """Static chunk nodes currently in the scene (drawn by the next render)."""
+        return [n for n, v in zip(self.chunk_nodes, self._chunk_in) if v]
 
     def _static_geometry(self) -> dict:
         w = self.world
@@ -155,8 +283,10 @@ class WorldScene:
         a, b, c, d = P[:-1, :-1].reshape(-1, 3), P[1:, :-1].reshape(-1, 3), P[1:, 1:].reshape(-1, 3), P[:-1, 1:].reshape(-1, 3)
         ground = _face_up(np.concatenate([np.stack([a, b, c], 1), np.stack([a, c, d], 1)]))
         out["ground"] = (ground, np.tile(_linear(COLOURS["ground"]), (len(ground), 1)), up(ground))
-        road = [_strip(graph.boundary_polyline(i, "left"), graph.boundary_polyline(i, "right"), ROAD_Z)
-                for i in range(len(graph.lanes))]
+        road = []
+        for i, lane in enumerate(graph.lanes):
+            k = _decimate(lane.centerline)
+            road.append(_strip(graph.boundary_polyline(i, "left")[k], graph.boundary_polyline(i, "right")[k], ROAD_Z))
         for j in w.junctions:
             p = np.concatenate([j.polygon, np.full((len(j.polygon), 1), ROAD_Z)], axis=1)
             road.append(_face_up(np.stack([np.repeat(p[:1], len(p) - 2, 0), p[1:-1], p[2:]], axis=1)))
@@ -175,9 +305,14 @@ class WorldScene:
                 if kind == "none":
                     continue
                 line = lane.centerline + sign * lane.width * n
-                keep = None if kind == "solid" else (np.mod(mid_s, DASH_M + GAP_M) < DASH_M)
                 h = 0.5 * MARKING_WIDTH_M * n
-                marks.append(_strip(line + h, line - h, MARKING_Z, keep))
+                if kind == "solid":
+                    k, keep = _decimate(lane.centerline), None
+                else:
+                    on = np.mod(mid_s, DASH_M + GAP_M) < DASH_M  # per original segment
+                    k = _decimate(lane.centerline, force=np.nonzero(np.diff(on))[0] + 1)
+                    keep = on[k[:-1]]  # a kept span is all on or all off (changes are kept points)
+                marks.append(_strip((line + h)[k], (line - h)[k], MARKING_Z, keep))
         if marks:
             marks = np.concatenate(marks)
             out["lane_marking"] = (marks, np.tile(_linear(COLOURS["lane_marking"]), (len(marks), 1)), up(marks))
@@ -186,7 +321,8 @@ class WorldScene:
             if len(line) < 2:
                 continue
             h = 0.5 * CURB_WIDTH_M * _normals2(line)
-            a, b = line + h, line - h
+            k = _decimate(line)
+            a, b = (line + h)[k], (line - h)[k]
             top = _strip(a, b, CURB_HEIGHT_M)
             for side in (a, b):
                 lo = np.concatenate([side, np.zeros((len(side), 1))], axis=1)

@@ -114,3 +114,55 @@ def test_scene_build_time_for_default_world(render, world):
     elapsed = time.perf_counter() - t0
     print(f"WorldScene build for a {world.spec.road_length_m:.0f} m world: {elapsed:.2f} s")
     assert {"ground", "road", "lane_marking"} <= set(ws.static_nodes)
+
+
+def test_static_chunks_culled_behind_and_beyond_range(render, world, setup):
+    ws, r, pose, K = setup
+    ws.update(np.zeros((7, 0)), np.zeros(0, int), np.zeros(0, bool))
+    out = r.render(pose, K, ("depth", "semantic"))
+    drawn = set(ws.visible_chunk_nodes())
+    assert 0 < len(drawn) < len(ws.chunk_nodes)
+    assert all(n in ws.scene.mesh_nodes for n in drawn)
+    assert not any(n in ws.scene.mesh_nodes for n in set(ws.chunk_nodes) - drawn)
+    cam, fwd = pose[:3, 3], pose[:3, 2]
+    for node, (lo, hi) in zip(ws.chunk_nodes, ws._chunk_boxes):
+        centre = 0.5 * (lo + hi)
+        half = 0.5 * np.linalg.norm(hi - lo)
+        along = float((centre - cam) @ fwd)
+        dist = float(np.linalg.norm(centre[:2] - cam[:2]))
+        if along + half < 0 or dist - half > ws.max_range:  # wholly behind the camera or out of range
+            assert node not in drawn
+    # the road chunk under the camera's view is drawn, and the render still shows road
+    ahead = cam + 10.0 * fwd
+    road = [n for n, (lo, hi) in zip(ws.chunk_nodes, ws._chunk_boxes) if n.name.startswith("road")
+            and np.all(lo[:2] <= ahead[:2]) and np.all(ahead[:2] <= hi[:2])]
+    assert road and any(n in drawn for n in road)
+    assert np.any(out["semantic"] == render.SEMANTIC_ID["road"])
+    # the same picture with culling off: culling only drops what cannot be seen
+    r.cull = False
+    try:
+        full = r.render(pose, K, ("depth", "semantic"))
+        assert len(ws.visible_chunk_nodes()) == len(ws.chunk_nodes)
+    finally:
+        r.cull = True
+    near = np.isfinite(full["depth"]) & (full["depth"] < 0.9 * ws.max_range)
+    assert np.array_equal(out["semantic"][near], full["semantic"][near])
+    assert np.allclose(out["depth"][near], full["depth"][near])
+
+
+def test_msaa_off_renders_same_geometry(render, world, setup):
+    # one GL context per process here: closing a second EGL renderer terminates the shared display,
+    # so switch the fixture's renderer (pyrender rebuilds its framebuffers on a size change)
+    ws, r, pose, K = setup
+    ws.update(np.zeros((7, 0)), np.zeros(0, int), np.zeros(0, bool))
+    K2 = render.Intrinsics.from_fov(W + 2, H, 90.0)
+    r.msaa = False
+    try:
+        out = r.render(pose, K2, ("colour", "depth"))
+    finally:
+        r.msaa = True
+    v = H - 1
+    expected = CAM_HEIGHT * K2.fy / (v + 0.5 - K2.cy)
+    assert out["depth"][v, (W + 2) // 2] == pytest.approx(expected, rel=0.05)
+    assert out["colour"].shape == (H, W + 2, 3) and out["colour"].std() > 5.0
+    assert r.render(pose, K, ("colour",))["colour"].shape == (H, W, 3)
