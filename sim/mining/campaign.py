@@ -48,7 +48,7 @@ class CampaignConfig:
     name: str
     agent: str
     space: str = "cut_in"
-    strategy: str = "cross_entropy"
+    strategy: str = "surrogate"
     budget: int = 200
     """Episodes in total (a resumed campaign runs up to this many)."""
     batch: int = 16
