@@ -1,7 +1,7 @@
 """Render-rate benchmark: frames/s of sim.render with ~20 traffic vehicles driving.
 
     .venv/bin/python bench/render_rate.py [--frames 60] [--seed 0] [--num-traffic 20]
-                                          [--max-range 150] [--no-msaa] [--no-cull]
+                                          [--max-range 150] [--msaa] [--shading lambert|pbr] [--no-cull]
 
 Steps roadloop/Drive-v0 with a seeded random action sequence; each frame the env steps once,
 WorldScene.update moves the actor nodes (timed as "update"), then every camera renders (timed as
@@ -37,7 +37,9 @@ def parse_args():
     p.add_argument("--seed", type=int, default=0, help="env reset seed and action-sequence seed")
     p.add_argument("--num-traffic", type=int, default=20)
     p.add_argument("--max-range", type=float, default=150.0, help="WorldScene culling range, m")
-    p.add_argument("--no-msaa", action="store_true", help="render colour without 4x MSAA")
+    p.add_argument("--msaa", action="store_true", help="render colour with 4x MSAA (default off)")
+    p.add_argument("--no-msaa", action="store_true", help="accepted for old command lines (MSAA is off by default)")
+    p.add_argument("--shading", default="lambert", choices=("lambert", "pbr"), help="colour shader")
     p.add_argument("--no-cull", action="store_true", help="draw every static chunk (no frustum culling)")
     p.add_argument("--chunk-m", type=float, default=160.0, help="static chunk size, m")
     p.add_argument("--cull-mode", default="remove", choices=("remove", "visible"),
@@ -93,7 +95,7 @@ def main():
     t0 = time.perf_counter()
     ws = R.WorldScene(world, max_range=args.max_range, chunk_m=args.chunk_m, cull_mode=args.cull_mode)
     build_s = time.perf_counter() - t0
-    renderer = R.Renderer(ws, msaa=not args.no_msaa, cull=not args.no_cull)
+    renderer = R.Renderer(ws, msaa=args.msaa and not args.no_msaa, cull=not args.no_cull, shading=args.shading)
     configs = [
         ("1cam 320x240 c+d", 320, 240, YAWS_DEG[:1], ("colour", "depth")),
         ("1cam 320x240 all", 320, 240, YAWS_DEG[:1], R.ALL_PASSES),
@@ -106,7 +108,7 @@ def main():
                  for n in ws.chunk_nodes for p in n.mesh.primitives)
     print(f"world {world.spec.road_length_m:.0f} m, scene build {build_s:.2f} s, static triangles {n_tris}, "
           f"static nodes {len(ws.chunk_nodes)}, "
-          f"msaa {not args.no_msaa}, cull {'off' if args.no_cull else f'{args.max_range:g} m ({args.cull_mode})'}, "
+          f"msaa {args.msaa and not args.no_msaa}, shading {args.shading}, colour nodes {len(ws.colour_chunk_nodes)}, cull {'off' if args.no_cull else f'{args.max_range:g} m ({args.cull_mode})'}, "
           f"traffic {args.num_traffic}, seed {args.seed}")
     print(f"{'configuration':<20}{'fps':>8}{'update ms':>11}{'render ms':>11}{'per cam ms':>12}{'env step ms':>13}")
     for name, w, h, yaws, passes in configs:

@@ -5,11 +5,15 @@ forward); world frame x, y ground (m), z up. pyrender (OpenGL) cameras look alon
 so internally pose_gl = pose @ diag(1, -1, -1, 1). Pixel (u, v) = (fx X/Z + cx, fy Y/Z + cy) with
 pixel i covering [i, i+1), i.e. the centre of pixel (0, 0) is (0.5, 0.5).
 
-Passes: "colour" (H,W,3) uint8 sRGB (or float32 linear with ``linear=True``), 4x MSAA;
+Passes: "colour" (H,W,3) uint8 sRGB (or float32 linear with ``linear=True``), no MSAA unless msaa=True,
+Lambert-shaded per vertex (shading="pbr": pyrender's metallic-roughness shader), drawn from
+``WorldScene.scene`` (one merged node per static chunk);
 "depth" (H,W) float32 metric z along the optical axis, m, ``inf`` where nothing is drawn;
 "semantic" (H,W) uint8 ids into sim.render.scene.SEMANTIC_CLASSES (0 = sky);
 "instance" (H,W) int32 actor index (column of the actors table), -1 for no actor.
-Colour+depth cost one draw of the scene; semantic/instance one more (flat colours, no MSAA).
+Colour+depth cost one draw of the scene; semantic/instance one more, of ``WorldScene.seg_scene``
+(per-class static chunks, per-actor nodes, flat ids). Static chunks and actors outside the
+frustum/range are not visited (see _install_fast_paths).
 """
 from __future__ import annotations
 
@@ -68,18 +72,23 @@ class Intrinsics:
 class Renderer:
     """Offscreen renderer of one WorldScene (one GL context, reused for every size)."""
 
-    def __init__(self, world_scene: WorldScene, znear: float = 0.1, zfar: float = 2000.0, msaa: bool = True,
-                 cull: bool = True):
+    def __init__(self, world_scene: WorldScene, znear: float = 0.1, zfar: float = 2000.0, msaa: bool = False,
+                 cull: bool = True, shading: str = "lambert"):
         self.world_scene = world_scene
         self.znear, self.zfar = float(znear), float(zfar)
         self.msaa = bool(msaa)
         self.cull = bool(cull)
+        if shading not in ("lambert", "pbr"):
+            raise ValueError(f"Renderer: shading must be 'lambert' or 'pbr', got {shading!r}")
+        self.shading = shading
         self._r = None
+        self._draw: list = []  # mesh nodes the next pyrender draw visits (set per pass)
 
     def _renderer(self, width: int, height: int):
         _MS_SAMPLES[0] = 4 if self.msaa else 0  # read when pyrender (re)creates its framebuffers
         if self._r is None:
             self._r = offscreen_renderer(width, height)
+            _install_fast_paths(self._r._renderer, self)
         elif (self._r.viewport_width, self._r.viewport_height) != (width, height):
             self._r.viewport_width, self._r.viewport_height = width, height
         return self._r
@@ -109,28 +118,122 @@ class Renderer:
         cam.fx, cam.fy, cam.cx, cam.cy = (float(intrinsics.fx), float(intrinsics.fy), float(intrinsics.cx),
                                           float(intrinsics.cy))
         cam.znear, cam.zfar = self.znear, self.zfar
-        ws.scene.set_pose(ws.camera_node, pose @ CV_TO_GL)
+        ws.camera_node._matrix = pose @ CV_TO_GL  # Scene.set_pose, for both scenes (root child)
+        w, h = int(intrinsics.width), int(intrinsics.height)
+        want_seg = "semantic" in passes or "instance" in passes or ("depth" in passes and "colour" not in passes)
+        which = (("colour",) if "colour" in passes else ()) + (("seg",) if want_seg else ())
         if self.cull:
-            ws.cull(pose, cam.fx, cam.fy, cam.cx, cam.cy, int(intrinsics.width), int(intrinsics.height), self.znear)
-        elif not np.all(ws._chunk_in):
-            ws.uncull()
-        r = self._renderer(int(intrinsics.width), int(intrinsics.height))
+            ws.cull(pose, cam.fx, cam.fy, cam.cx, cam.cy, w, h, self.znear, which=which)
+            actors = ws.actors_in_view(pose, cam.fx, cam.fy, cam.cx, cam.cy, w, h, self.znear)
+        else:
+            ws.uncull(which)
+            actors = None
+        r = self._renderer(w, h)
         out = {}
         flags = pyrender.RenderFlags.SKIP_CULL_FACES
         if "colour" in passes:
+            self._draw = ws.draw_list("colour", actors)
             colour, depth = r.render(ws.scene, flags=flags)
             out["colour"] = (colour.astype(np.float32) / 255.0) ** 2.2 if linear else colour
             if "depth" in passes:
                 out["depth"] = _depth(depth)
-        if "semantic" in passes or "instance" in passes or ("depth" in passes and "depth" not in out):
-            seg, depth = r.render(ws.scene, flags=flags | pyrender.RenderFlags.SEG, seg_node_map=ws.seg_node_map)
+        if want_seg:
+            self._draw = ws.draw_list("seg", actors)
+            seg, depth = r.render(ws.seg_scene, flags=flags | pyrender.RenderFlags.SEG, seg_node_map=ws.seg_node_map)
             if "depth" in passes and "depth" not in out:
                 out["depth"] = _depth(depth)
             if "semantic" in passes:
                 out["semantic"] = seg[..., 0].copy()
             if "instance" in passes:
                 out["instance"] = (seg[..., 1].astype(np.int32) << 8 | seg[..., 2]) - 1
+        self._draw = []
         return out
+
+
+def _install_fast_paths(gl_renderer, owner: "Renderer") -> None:
+    """Per-instance overrides of pyrender.Renderer internals for our all-opaque, texture-free,
+    shadow-free scenes:
+
+    * ``_sorted_mesh_nodes``: the owner's precomputed draw list (culled static chunks and actors in
+      view) instead of sorting every node in the scene by distance on every render (pyrender sorts
+      only so that transparent meshes blend back to front; ours are opaque, depth-tested).
+    * ``_update_context``: meshes are uploaded once and kept in the GL context until the renderer
+      is deleted. pyrender's version deletes every mesh not in the scene being drawn, so culling
+      (nodes leaving and re-entering the scene) and the colour/segmentation scene switch re-uploaded
+      geometry on nearly every render.
+    """
+    import types
+
+    def sorted_mesh_nodes(self, scene):
+        return owner._draw
+
+    def update_context(self, scene, flags):
+        new = scene.meshes - self._meshes
+        for mesh in new:
+            for p in mesh.primitives:
+                p._add_to_context()
+        self._meshes |= new
+
+    cache = gl_renderer._program_cache
+    stock_get_program = cache.get_program
+
+    def get_program(vertex_shader, fragment_shader, geometry_shader=None, defines=None):
+        d = defines or {}
+        if owner.shading == "lambert" and fragment_shader == "mesh.frag" and "NORMAL_LOC" in d and "COLOR_0_LOC" in d:
+            vertex_shader, fragment_shader = _lambert_shader_files()
+        return stock_get_program(vertex_shader, fragment_shader, geometry_shader, defines)
+
+    cache.get_program = get_program
+    gl_renderer._sorted_mesh_nodes = types.MethodType(sorted_mesh_nodes, gl_renderer)
+    gl_renderer._update_context = types.MethodType(update_context, gl_renderer)
+
+
+_LAMBERT_VERT = """#version 330 core
+layout(location = 0) in vec3 position;
+layout(location = NORMAL_LOC) in vec3 normal;
+layout(location = COLOR_0_LOC) in vec4 color_0;
+layout(location = INST_M_LOC) in mat4 inst_m;
+struct DirectionalLight { vec3 color; float intensity; vec3 direction; };
+uniform mat4 M;
+uniform mat4 V;
+uniform mat4 P;
+uniform vec3 ambient_light;
+uniform DirectionalLight directional_lights[MAX_DIRECTIONAL_LIGHTS + 1];
+uniform int n_directional_lights;
+out vec3 frag_colour;
+void main() {
+    mat4 model = M * inst_m;
+    gl_Position = P * V * model * vec4(position, 1.0);
+    vec3 n = normalize(mat3(transpose(inverse(model))) * normal);
+    vec3 light = ambient_light;
+    for (int i = 0; i < n_directional_lights; i++) {
+        DirectionalLight l = directional_lights[i];
+        light += l.color * l.intensity * abs(dot(n, -normalize(l.direction))) * 0.3183099;
+    }
+    frag_colour = pow(clamp(color_0.rgb * light, 0.0, 1.0), vec3(1.0 / 2.2));
+}
+"""
+_LAMBERT_FRAG = """#version 330 core
+in vec3 frag_colour;
+out vec4 frag_color;
+void main() { frag_color = vec4(frag_colour, 1.0); }
+"""
+_lambert_files: list = []
+
+
+def _lambert_shader_files() -> tuple[str, str]:
+    """Absolute paths of the Lambert shaders (written once per process to a temporary folder;
+    pyrender's shader cache loads programs from files and joins names to its folder, which keeps
+    absolute paths)."""
+    if not _lambert_files:
+        import os
+        import tempfile
+        d = tempfile.mkdtemp(prefix="roadloop_shaders_")
+        for name, text in (("lambert.vert", _LAMBERT_VERT), ("lambert.frag", _LAMBERT_FRAG)):
+            with open(os.path.join(d, name), "w") as f:
+                f.write(text)
+        _lambert_files.extend([os.path.join(d, "lambert.vert"), os.path.join(d, "lambert.frag")])
+    return _lambert_files[0], _lambert_files[1]
 
 
 def _depth(depth: np.ndarray) -> np.ndarray:

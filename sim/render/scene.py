@@ -1,4 +1,6 @@
-"""WorldScene: a pyrender scene of a World (static geometry in per-class spatial chunks, culled per render) plus one
+"""WorldScene: pyrender scenes of a World. ``scene`` (colour): one merged node per static chunk (all classes,
+vertex colours), the sun, the camera and the actor nodes; ``seg_scene`` (segmentation): the per-class chunk
+nodes below, the same actor and camera nodes. Originally: a pyrender scene of a World (static geometry in per-class spatial chunks, culled per render) plus one
 node per actor, moved in place by ``update``.
 
 World frame: x, y on the ground (m), z up. Static geometry is split per semantic class (ground,
@@ -175,55 +177,79 @@ class WorldScene:
         self.cull_mode = cull_mode
         self.chunk_m = float(chunk_m)
         self.chunk_nodes: list[pyrender.Node] = []
-        self._chunk_boxes = np.zeros((0, 2, 3))
-        self._chunk_in = np.zeros(0, bool)
+        self._chunk_boxes_list: list = []
         self.scene = pyrender.Scene(bg_color=(*SKY, 1.0), ambient_light=(ambient, ambient, ambient))
+        self.seg_scene = pyrender.Scene(bg_color=(0.0, 0.0, 0.0, 1.0))
         self.static_nodes: dict[str, list[pyrender.Node]] = {}
         self.seg_node_map: dict[pyrender.Node, np.ndarray] = {}
         self.actor_nodes: list[pyrender.Node | None] = []
         self._actor_key: list[tuple | None] = []
         self._mesh_cache: dict[tuple, pyrender.Mesh] = {}
+        merged = []
         for name, (tris, col, nrm) in self._static_geometry().items():
             if len(tris):
+                tris = np.asarray(tris, float)
+                if nrm is None:
+                    n = np.cross(tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0])
+                    nrm = n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
                 self._add_static(name, tris, col, nrm)
+                merged.append((tris, np.asarray(col, float), np.asarray(nrm, float)))
         self._chunk_boxes = np.asarray(self._chunk_boxes_list).reshape(-1, 2, 3)
-        self._chunk_in = np.ones(len(self.chunk_nodes), bool)  # all in the scene until the first cull
+        self._chunk_in = np.ones(len(self.chunk_nodes), bool)  # all in seg_scene until the first cull
+        # colour scene: one merged node per chunk (all static classes, vertex colours)
+        self.colour_chunk_nodes: list[pyrender.Node] = []
+        boxes = []
+        if merged:
+            tris = np.concatenate([m[0] for m in merged])
+            col = np.concatenate([m[1] for m in merged])
+            nrm = np.concatenate([m[2] for m in merged])
+            for g, sel in enumerate(self._chunks(tris)):
+                t = tris[sel]
+                self.colour_chunk_nodes.append(self.scene.add(_indexed_mesh(t, col[sel], nrm[sel]), name=f"chunk:{g}"))
+                boxes.append(np.stack([t.reshape(-1, 3).min(0), t.reshape(-1, 3).max(0)]))
+        self._colour_boxes = np.asarray(boxes).reshape(-1, 2, 3)
+        self._colour_in = np.ones(len(self.colour_chunk_nodes), bool)
         sun = np.eye(4)
         sun[:3, :3] = _look_rotation(np.array([0.4, 0.3, -0.85]))
         self.scene.add(pyrender.DirectionalLight(color=np.ones(3), intensity=sun_intensity), pose=sun)
         self.camera = pyrender.IntrinsicsCamera(fx=100.0, fy=100.0, cx=50.0, cy=50.0, znear=0.1, zfar=2000.0)
         self.camera_node = self.scene.add(self.camera, pose=np.eye(4))
+        self.seg_scene.add_node(self.camera_node)
+        # actor bounding spheres (centre (N,3), radius (N,)), and which actor nodes are shown
+        self._actor_centre = np.zeros((0, 3))
+        self._actor_radius = np.zeros(0)
+        self._actor_shown = np.zeros(0, bool)
 
     # ------------------------------------------------------------------ static
-    def _add_static(self, name: str, tris, col, nrm):
-        """One indexed mesh node per chunk_m square (by triangle centroid) of class `name`."""
-        tris = np.asarray(tris, float)
-        if nrm is None:
-            n = np.cross(tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0])
-            nrm = n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+    def _chunks(self, tris: np.ndarray) -> list:
+        """Index arrays of `tris` (T,3,3) per chunk_m square (by triangle centroid)."""
         cell = np.floor(tris.mean(axis=1)[:, :2] / self.chunk_m).astype(np.int64)
         _, group = np.unique(cell, axis=0, return_inverse=True)
         group = group.ravel()
         order = np.argsort(group, kind="stable")
         bounds = np.searchsorted(group[order], np.arange(group.max() + 2))
+        return [order[bounds[g]:bounds[g + 1]] for g in range(len(bounds) - 1)]
+
+    def _add_static(self, name: str, tris, col, nrm):
+        """One indexed mesh node of seg_scene per chunk_m square of class `name`."""
         self.static_nodes[name] = []
-        if not hasattr(self, "_chunk_boxes_list"):
-            self._chunk_boxes_list = []
-        for g in range(len(bounds) - 1):
-            sel = order[bounds[g]:bounds[g + 1]]
+        for sel in self._chunks(tris):
             t = tris[sel]
-            node = self.scene.add(_indexed_mesh(t, col[sel], nrm[sel]), name=f"{name}:{len(self.static_nodes[name])}")
+            node = pyrender.Node(name=f"{name}:{len(self.static_nodes[name])}",
+                                 mesh=_indexed_mesh(t, col[sel], nrm[sel]))
+            self.seg_scene.add_node(node)
             self.static_nodes[name].append(node)
             self.chunk_nodes.append(node)
             self._chunk_boxes_list.append(np.stack([t.reshape(-1, 3).min(0), t.reshape(-1, 3).max(0)]))
             self.seg_node_map[node] = np.array([SEMANTIC_ID[name], 0, 0], np.uint8)
 
     def chunks_in_view(self, pose: np.ndarray, fx: float, fy: float, cx: float, cy: float, width: int,
-                       height: int, znear: float = 0.1) -> np.ndarray:
-        """(C,) bool: static chunk i's bounding box may intersect the view frustum of a camera at
-        world-from-camera `pose` (OpenCV axes) with these intrinsics, cut at ``max_range`` m (both
-        along the axis and as distance from the camera). Conservative: never drops a visible chunk."""
-        boxes = self._chunk_boxes
+                       height: int, znear: float = 0.1, boxes: np.ndarray | None = None) -> np.ndarray:
+        """(C,) bool: static chunk i's bounding box (default: the per-class chunks of seg_scene,
+        ``chunk_nodes``) may intersect the view frustum of a camera at world-from-camera `pose`
+        (OpenCV axes) with these intrinsics, cut at ``max_range`` m (both along the axis and as
+        distance from the camera). Conservative: never drops a visible chunk."""
+        boxes = self._chunk_boxes if boxes is None else boxes
         if not len(boxes):
             return np.zeros(0, bool)
         lo, hi = boxes[:, 0], boxes[:, 1]
@@ -239,34 +265,78 @@ class WorldScene:
         out |= np.einsum("ij,ij->i", gap, gap) > r * r
         return ~out
 
-    def cull(self, pose: np.ndarray, fx: float, fy: float, cx: float, cy: float, width: int, height: int,
-             znear: float = 0.1) -> int:
-        """Put exactly the static chunks ``chunks_in_view`` into the scene (others are taken out:
-        pyrender sorts and visits every node in the scene on every render); returns how many are in."""
-        want = self.chunks_in_view(pose, fx, fy, cx, cy, width, height, znear)
-        for i in np.nonzero(want != self._chunk_in)[0]:
-            node = self.chunk_nodes[i]
+    def actors_in_view(self, pose: np.ndarray, fx: float, fy: float, cx: float, cy: float, width: int,
+                       height: int, znear: float = 0.1) -> np.ndarray:
+        """(N,) bool over actor columns: shown (valid, drawn) and its bounding sphere may meet the
+        view frustum within ``max_range`` m. Conservative."""
+        shown = self._actor_shown
+        if not shown.any():
+            return shown.copy()
+        R, t = pose[:3, :3], pose[:3, 3]
+        p = (self._actor_centre - t) @ R
+        X, Y, Z = p[:, 0], p[:, 1], p[:, 2]
+        r = self._actor_radius
+        inv = lambda a, b: 1.0 / np.hypot(a, b)  # noqa: E731
+        ok = (Z + r >= znear) & (np.einsum("ij,ij->i", p, p) <= (self.max_range + r) ** 2)
+        ok &= (fx * X + cx * Z) * inv(fx, cx) >= -r
+        ok &= -(fx * X + (cx - width) * Z) * inv(fx, cx - width) >= -r
+        ok &= (fy * Y + cy * Z) * inv(fy, cy) >= -r
+        ok &= -(fy * Y + (cy - height) * Z) * inv(fy, cy - height) >= -r
+        return shown & ok
+
+    def _cull_set(self, scene, nodes, boxes, state, want):
+        for i in np.nonzero(want != state)[0]:
+            node = nodes[i]
             if self.cull_mode == "visible":
                 node.mesh.is_visible = bool(want[i])
             elif want[i]:
-                self.scene.add_node(node)
+                scene.add_node(node)
             else:
-                self.scene.remove_node(node)
-        self._chunk_in = want
-        return int(want.sum())
+                scene.remove_node(node)
+        return want
 
-    def uncull(self) -> None:
-        """Put every static chunk back into the scene."""
-        for i in np.nonzero(~self._chunk_in)[0]:
-            if self.cull_mode == "visible":
-                self.chunk_nodes[i].mesh.is_visible = True
-            else:
-                self.scene.add_node(self.chunk_nodes[i])
-        self._chunk_in = np.ones(len(self.chunk_nodes), bool)
+    def cull(self, pose: np.ndarray, fx: float, fy: float, cx: float, cy: float, width: int, height: int,
+             znear: float = 0.1, which=("colour", "seg")) -> int:
+        """Put exactly the static chunks in view into the scene(s) named in `which` ("colour":
+        ``scene``'s merged chunks, "seg": ``seg_scene``'s per-class chunks; others are taken out:
+        pyrender sorts and visits every node in a scene on every render); returns how many
+        per-class chunks are in (or merged chunks when only "colour")."""
+        n = 0
+        if "colour" in which:
+            want = self.chunks_in_view(pose, fx, fy, cx, cy, width, height, znear, self._colour_boxes)
+            self._colour_in = self._cull_set(self.scene, self.colour_chunk_nodes, self._colour_boxes,
+                                             self._colour_in, want)
+            n = int(want.sum())
+        if "seg" in which:
+            want = self.chunks_in_view(pose, fx, fy, cx, cy, width, height, znear)
+            self._chunk_in = self._cull_set(self.seg_scene, self.chunk_nodes, self._chunk_boxes, self._chunk_in, want)
+            n = int(want.sum())
+        return n
+
+    def uncull(self, which=("colour", "seg")) -> None:
+        """Put every static chunk back into the scene(s)."""
+        if "colour" in which:
+            self._colour_in = self._cull_set(self.scene, self.colour_chunk_nodes, None, self._colour_in,
+                                             np.ones(len(self.colour_chunk_nodes), bool))
+        if "seg" in which:
+            self._chunk_in = self._cull_set(self.seg_scene, self.chunk_nodes, None, self._chunk_in,
+                                            np.ones(len(self.chunk_nodes), bool))
 
     def visible_chunk_nodes(self) -> list:
-        """Static chunk nodes currently in the scene (drawn by the next render)."""
+        """Per-class static chunk nodes currently in seg_scene (drawn by the next segmentation render)."""
         return [n for n, v in zip(self.chunk_nodes, self._chunk_in) if v]
+
+    def draw_list(self, which: str, actors_visible: np.ndarray | None = None) -> list:
+        """Mesh nodes to draw for `which` ("colour" or "seg"): static chunks in that scene plus the
+        actor nodes with actors_visible True (default: every shown actor)."""
+        if which == "colour":
+            nodes, state = self.colour_chunk_nodes, self._colour_in
+        else:
+            nodes, state = self.chunk_nodes, self._chunk_in
+        out = [n for n, v in zip(nodes, state) if v]
+        vis = self._actor_shown if actors_visible is None else actors_visible
+        out += [self.actor_nodes[i] for i in np.nonzero(vis)[0]]
+        return out
 
     def _static_geometry(self) -> dict:
         w = self.world
@@ -381,12 +451,15 @@ class WorldScene:
             self.actor_nodes.append(None)
             self._actor_key.append(None)
         x, y, heading, _, length, width, height = table[:7]
+        m = len(self.actor_nodes)
+        shown, centre, radius = np.zeros(m, bool), np.zeros((m, 3)), np.zeros(m)
         for i in range(len(self.actor_nodes)):
             node = self.actor_nodes[i]
             show = i < n and valid[i] and (kind[i] >= 0 or self.draw_ego)
             if not show:
                 if node is not None and node in self.scene.nodes:
                     self.scene.remove_node(node)
+                    self.seg_scene.remove_node(node)
                 continue
             k = int(kind[i])
             colour = EGO_COLOUR if k < 0 else (vehicle_colour(i) if colours is None else
@@ -396,6 +469,7 @@ class WorldScene:
                 if node is not None:
                     if node in self.scene.nodes:
                         self.scene.remove_node(node)
+                        self.seg_scene.remove_node(node)
                     self.seg_node_map.pop(node, None)
                 node = pyrender.Node(name=f"actor{i}", mesh=self._vehicle_mesh(k, colour), matrix=np.eye(4))
                 self.actor_nodes[i], self._actor_key[i] = node, key
@@ -409,7 +483,12 @@ class WorldScene:
                              [0.0, 0.0, 0.0, 1.0]])
             if node not in self.scene.nodes:
                 self.scene.add_node(node)
-            self.scene.set_pose(node, pose)
+                self.seg_scene.add_node(node)
+            node._matrix = pose  # what Scene.set_pose does; the node is shared by scene and seg_scene
+            shown[i] = True
+            centre[i] = (x[i], y[i], 0.5 * height[i])
+            radius[i] = 0.5 * np.sqrt(length[i] ** 2 + width[i] ** 2 + height[i] ** 2)
+        self._actor_shown, self._actor_centre, self._actor_radius = shown, centre, radius
 
 
 def _look_rotation(direction: np.ndarray) -> np.ndarray:

@@ -122,8 +122,10 @@ def test_static_chunks_culled_behind_and_beyond_range(render, world, setup):
     out = r.render(pose, K, ("depth", "semantic"))
     drawn = set(ws.visible_chunk_nodes())
     assert 0 < len(drawn) < len(ws.chunk_nodes)
-    assert all(n in ws.scene.mesh_nodes for n in drawn)
-    assert not any(n in ws.scene.mesh_nodes for n in set(ws.chunk_nodes) - drawn)
+    assert all(n in ws.seg_scene.mesh_nodes for n in drawn)
+    assert not any(n in ws.seg_scene.mesh_nodes for n in set(ws.chunk_nodes) - drawn)
+    # the colour scene holds one merged node per chunk (all static classes), culled the same way
+    assert len(ws.colour_chunk_nodes) < len(ws.chunk_nodes)
     cam, fwd = pose[:3, 3], pose[:3, 2]
     for node, (lo, hi) in zip(ws.chunk_nodes, ws._chunk_boxes):
         centre = 0.5 * (lo + hi)
@@ -150,17 +152,18 @@ def test_static_chunks_culled_behind_and_beyond_range(render, world, setup):
     assert np.allclose(out["depth"][near], full["depth"][near])
 
 
-def test_msaa_off_renders_same_geometry(render, world, setup):
+def test_msaa_on_renders_same_geometry(render, world, setup):
     # one GL context per process here: closing a second EGL renderer terminates the shared display,
     # so switch the fixture's renderer (pyrender rebuilds its framebuffers on a size change)
     ws, r, pose, K = setup
     ws.update(np.zeros((7, 0)), np.zeros(0, int), np.zeros(0, bool))
     K2 = render.Intrinsics.from_fov(W + 2, H, 90.0)
-    r.msaa = False
+    assert r.msaa is False  # the default
+    r.msaa = True
     try:
         out = r.render(pose, K2, ("colour", "depth"))
     finally:
-        r.msaa = True
+        r.msaa = False
     v = H - 1
     expected = CAM_HEIGHT * K2.fy / (v + 0.5 - K2.cy)
     assert out["depth"][v, (W + 2) // 2] == pytest.approx(expected, rel=0.05)
