@@ -212,6 +212,77 @@ def _world(args) -> int:
     return 0
 
 
+def _colour_depth(depth: np.ndarray, max_m: float = 100.0) -> np.ndarray:
+    """(H, W) depth m -> (H, W, 3) uint8 RGB, near bright (inverse-depth turbo colour map), sky black."""
+    import cv2
+
+    d = np.where(np.isfinite(depth), depth, np.inf)
+    inv = np.clip(1.0 / np.maximum(d, 1.0), 1.0 / max_m, 1.0)
+    v = np.round(255 * (np.log(inv) - np.log(1.0 / max_m)) / -np.log(1.0 / max_m)).astype(np.uint8)
+    rgb = cv2.applyColorMap(v, cv2.COLORMAP_TURBO)[..., ::-1].copy()
+    rgb[~np.isfinite(depth)] = 0
+    return rgb
+
+
+def _palette(ids: np.ndarray, offset: int = 0) -> np.ndarray:
+    """Integer ids (H, W) -> distinct RGB colours (H, W, 3) uint8 (a fixed hash; ids < 0 black)."""
+    i = ids.astype(np.int64) + offset
+    rgb = np.stack([(i * 97 + 31) % 256, (i * 57 + 131) % 256, (i * 173 + 71) % 256], axis=-1).astype(np.uint8)
+    rgb[ids < 0] = 0
+    return rgb
+
+
+def contact_sheet(obs: dict, labels: dict) -> np.ndarray:
+    """RGB uint8 grid: one row per camera (colour, depth, semantic, instance), camera names written in."""
+    import cv2
+
+    rows = []
+    for name, img in obs.items():
+        lab = labels["cameras"][name]
+        colour = img if img.dtype == np.uint8 else (img.astype(np.float32) * (255.0 / 4095.0)).astype(np.uint8)
+        sem = _palette(lab["semantic"].astype(np.int64))
+        sem[lab["semantic"] == 0] = (0, 0, 0)
+        tiles = [colour, _colour_depth(lab["depth"]), sem, _palette(lab["instance"], 1)]
+        row = np.concatenate([np.pad(t, ((1, 1), (1, 1), (0, 0))) for t in tiles], axis=1)
+        cv2.putText(row, name, (4, 12), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (255, 255, 255), 1, cv2.LINE_AA)
+        rows.append(row)
+    return np.concatenate(rows, axis=0)
+
+
+def _render(args) -> int:
+    """Render the camera rig of a Drive-v0 episode: a PNG contact sheet after K zero-action steps, and
+    optionally an MP4 of the first camera over those steps."""
+    import cv2
+    import gymnasium as gym
+    from tqdm import tqdm
+
+    import sim  # noqa: F401  (registers the environments)
+
+    camera = {"width": args.width, "height": args.height, "labels": True}
+    if args.cameras:
+        camera["cameras"] = tuple(c for c in args.cameras.split(",") if c)
+    env = gym.make("roadloop/Drive-v0", obs_mode="camera", camera=camera, num_traffic=args.traffic)
+    obs, info = env.reset(seed=args.seed)
+    main = next(iter(obs))
+    frames = [obs[main]]
+    for _ in tqdm(range(args.steps), desc="render", unit="step", file=sys.stderr, disable=not args.video):
+        obs, _, term, trunc, info = env.step(np.zeros(2, np.float32))
+        frames.append(obs[main])
+        if term or trunc:
+            break
+    sheet = contact_sheet(obs, info["labels"])
+    if not cv2.imwrite(str(args.out), sheet[..., ::-1]):
+        raise SystemExit(f"roadloop render: could not write {args.out}")
+    print(f"{args.out}: {len(obs)} cameras x (colour, depth, semantic, instance), {sheet.shape[1]}x{sheet.shape[0]} px")
+    if args.video:
+        from sim.video import write_mp4
+
+        write_mp4(frames, args.video, fps=env.unwrapped.config.control_hz)
+        print(f"{args.video}: {len(frames)} frames of {main}")
+    env.close()
+    return 0
+
+
 def _envs(args) -> int:
     from sim.env.registration import ENV_IDS
 
@@ -262,14 +333,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--mine-budget", type=int, default=100, help="episodes of the mining round after the "
                    "evaluation (0: none)")
     p.add_argument("--mine-space", default="cut_in", help="search space of the mining round")
-    p.add_argument("--mine-strategy", default="cross_entropy", help="search strategy of the mining round")
+    p.add_argument("--mine-strategy", default="surrogate", help="search strategy of the mining round")
     p.add_argument("--mine-detectors", default="collision,off_road",
                    help="comma-separated detectors that count as failures in the mining round ('': all)")
     p.set_defaults(func=_eval)
     p = sub.add_parser("mine", help="search a scenario space for failures of an agent")
     p.add_argument("--agent", help="registered agent (default: the most capable one registered)")
     p.add_argument("--space", default="cut_in", help="named space (cut_in, lead_brake) or around:SCENARIO")
-    p.add_argument("--strategy", default="cross_entropy", help="uniform | cross_entropy | surrogate | perturb")
+    p.add_argument("--strategy", default="surrogate", help="uniform | cross_entropy | surrogate | perturb")
     p.add_argument("--budget", type=int, default=200, help="episodes in total")
     p.add_argument("--batch", type=int, default=16, help="proposals per strategy round")
     p.add_argument("--detectors", help="comma-separated detectors that count as failures (default: all)")
@@ -292,6 +363,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--m-per-px", type=float, default=0.5)
     p.add_argument("--out", default="world.png")
     p.set_defaults(func=_world)
+    p = sub.add_parser("render", help="render the camera rig of an episode to a PNG contact sheet (and an MP4)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="sheet.png", help="PNG contact sheet: a row per camera (colour, depth, "
+                   "semantic, instance)")
+    p.add_argument("--width", type=int, default=160, help="image width, px")
+    p.add_argument("--height", type=int, default=120, help="image height, px")
+    p.add_argument("--steps", type=int, default=0, help="zero-action steps before the sheet is taken")
+    p.add_argument("--cameras", default="", help="comma-separated camera names (default: the whole rig)")
+    p.add_argument("--traffic", type=int, default=8, help="traffic vehicles")
+    p.add_argument("--video", help="also write an MP4 of the first camera over the steps")
+    p.set_defaults(func=_render)
     p = sub.add_parser("envs", help="list the registered environment ids")
     p.set_defaults(func=_envs)
     args = parser.parse_args(argv)

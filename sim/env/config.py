@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, fields, replace
 from sim.traffic.spec import TrafficSpec
 from sim.world.spec import WorldSpec
 
-OBS_MODES = ("vector", "bev")
+OBS_MODES = ("vector", "bev", "camera")
 DYNAMICS = ("kinematic", "dynamic")
 
 
@@ -89,6 +89,45 @@ class BevConfig:
 
 
 @dataclass(frozen=True)
+class CameraConfig:
+    """Multi-camera ``camera`` observation: one image per camera of a rig mounted on the ego.
+
+    Every camera is rendered as an undistorted pinhole with its own HFOV (capped at
+    ``MAX_PINHOLE_HFOV_DEG``): lens distortion is not applied, so images and label passes share one
+    pinhole geometry."""
+
+    rig: str = "default8"
+    """Name of a rig in ``sim.sensors.rig.RIGS``."""
+    width: int = 160
+    """Image width, px."""
+    height: int = 120
+    """Image height, px."""
+    cameras: tuple[str, ...] | None = None
+    """Names of the rig's cameras to use, in this order; None: all of them (rig order)."""
+    raw12: bool = False
+    """True: observations are the sensor's raw 12-bit DN (uint16) instead of developed uint8 sRGB."""
+    labels: bool = False
+    """True: ``info["labels"]`` holds per-camera depth/semantic/instance passes and vector labels."""
+    msaa: bool = True
+    """4x multisample anti-aliasing of the colour render."""
+
+    def __post_init__(self):
+        if not isinstance(self.rig, str) or not self.rig:
+            raise ValueError(f"CameraConfig.rig: expected a rig name, got {self.rig!r}")
+        _require_int(self, "width", 8, 4096, " px")
+        _require_int(self, "height", 8, 4096, " px")
+        if self.cameras is not None:
+            if isinstance(self.cameras, str) or not all(isinstance(c, str) and c for c in self.cameras):
+                raise ValueError(f"CameraConfig.cameras: expected a tuple of camera names, got {self.cameras!r}")
+            object.__setattr__(self, "cameras", tuple(self.cameras))
+            if not self.cameras or len(set(self.cameras)) != len(self.cameras):
+                raise ValueError(f"CameraConfig.cameras: expected distinct names, at least one, got {self.cameras!r}")
+        for name in ("raw12", "labels", "msaa"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"CameraConfig.{name}: expected a bool, got {getattr(self, name)!r}")
+
+
+@dataclass(frozen=True)
 class DriveConfig:
     """Everything that defines a ``roadloop/Drive-v0`` episode distribution."""
 
@@ -113,6 +152,7 @@ class DriveConfig:
     traffic: TrafficSpec = field(default_factory=TrafficSpec)
     vector: VectorObsConfig = field(default_factory=VectorObsConfig)
     bev: BevConfig = field(default_factory=BevConfig)
+    camera: CameraConfig = field(default_factory=CameraConfig)
     reward: RewardConfig = field(default_factory=RewardConfig)
     render_size: int = 512
     """Side of the top-down ``rgb_array`` image, px."""
@@ -200,5 +240,5 @@ class DriveConfig:
 
 
 _NESTED = {"world": WorldSpec, "traffic": TrafficSpec, "vector": VectorObsConfig, "bev": BevConfig,
-           "reward": RewardConfig}
+           "camera": CameraConfig, "reward": RewardConfig}
 _SHORTCUTS = {"num_traffic": ("traffic", "count"), "bev_size": ("bev", "size")}

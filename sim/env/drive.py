@@ -72,7 +72,7 @@ class DriveEnv(gym.Env):
             self.state = self.sim.reset_scenario(scene, self.scenario, self.np_random)
         info = self._info()
         info["action_mapping"] = self.action_mapping()
-        return self.obs_type.observe(self._frame()), info
+        return self._observe(info), info
 
     def action_mapping(self) -> dict:
         """Physical limits behind the normalised action (rad, m/s^2, m)."""
@@ -97,7 +97,17 @@ class DriveEnv(gym.Env):
         info = self._info()
         if self.scenario is not None and (term or trunc):
             info["scenario"] = scenario_outcome(self.scenario, self.state)
-        return self.obs_type.observe(self._frame()), r, term, trunc, info
+        return self._observe(info), r, term, trunc, info
+
+    def _observe(self, info: dict):
+        """The observation of the current state; camera mode draws its sensor noise from ``np_random`` and,
+        when ``camera.labels`` is set, puts its labels in ``info["labels"]``."""
+        if self.config.obs_mode != "camera":
+            return self.obs_type.observe(self._frame())
+        obs, labels = self.obs_type.capture(self._frame(), self.np_random)
+        if labels is not None:
+            info["labels"] = labels
+        return obs
 
     def _info(self) -> dict:
         info = metrics(self.state)
@@ -142,6 +152,8 @@ class DriveEnv(gym.Env):
 
     def close(self):
         self._close_contacts()
+        if hasattr(self.obs_type, "close"):
+            self.obs_type.close()
         super().close()
 
     def __getstate__(self):
