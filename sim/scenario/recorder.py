@@ -23,8 +23,14 @@ def reset_spec(env: gym.Env, seed: int | None) -> dict:
 
 
 def obs_digest(obs) -> int:
-    """64-bit digest of an observation's bytes (logs compare observations without storing them)."""
-    return int.from_bytes(hashlib.blake2b(np.ascontiguousarray(obs).tobytes(), digest_size=8).digest(), "little")
+    """64-bit digest of an observation's bytes (logs compare observations without storing them); a dict
+    observation (camera mode) is digested key by key in sorted order."""
+    h = hashlib.blake2b(digest_size=8)
+    for key, value in sorted(obs.items()) if isinstance(obs, dict) else [("", obs)]:
+        a = np.ascontiguousarray(value)
+        h.update(f"{key}:{a.dtype.str}:{a.shape}".encode())
+        h.update(a.tobytes())
+    return int.from_bytes(h.digest(), "little")
 
 
 def _ego_row(state) -> np.ndarray:

@@ -31,18 +31,19 @@ class ReplayResult:
 
 
 def make_env(log: EpisodeLog, render: bool = False) -> gym.Env:
-    """The environment a log was recorded in, reset to the log's first state."""
+    """The environment a log was recorded in, reset to the log's first state; returns (env, obs, info) of
+    that reset."""
     config = DriveConfig.from_kwargs(**log.meta["config"])
     scenario = from_dict(log.meta["scenario"]) if log.meta.get("scenario") else None
     env = gym.make(log.meta["env_id"], config=config, scenario=scenario, render_mode="rgb_array" if render else None)
     reset = log.meta["reset"]
     if "seed" in reset:
-        env.reset(seed=reset["seed"])
+        obs, info = env.reset(seed=reset["seed"])
     else:
         env.reset(seed=0)
         env.unwrapped.np_random.bit_generator.state = reset["rng_state"]
-        env.reset()
-    return env
+        obs, info = env.reset()
+    return env, obs, info
 
 
 def replay(log: EpisodeLog, agent=None, agent_name: str | None = None, from_step: int = 0,
@@ -51,10 +52,8 @@ def replay(log: EpisodeLog, agent=None, agent_name: str | None = None, from_step
     with one, the logged actions drive steps ``< from_step`` (compared), then ``agent`` drives to the end."""
     if not 0 <= from_step <= log.steps:
         raise ValueError(f"from_step must be in 0..{log.steps} (the log's steps), got {from_step}")
-    env = make_env(log, render=video is not None)
+    env, obs, info = make_env(log, render=video is not None)
     base = env.unwrapped
-    obs = base.obs_type.observe(base._frame())
-    info = base._info()
     recorder = EpisodeRecorder(env, log.meta["reset"], agent_name if agent is not None else log.meta.get("agent"), obs)
     frames = [env.render()] if video is not None else []
     steps = log.steps if agent is None else None

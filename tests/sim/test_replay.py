@@ -11,10 +11,13 @@ from sim.scenario.recorder import RecordEpisodes
 from sim.scenario.replay import replay
 
 SHORT = dict(num_traffic=6, episode_seconds=2.0, world={"road_length_m": 600.0})
+MODE_KWARGS = {"camera": dict(camera={"width": 48, "height": 32, "cameras": ("main_forward", "rear")})}
+"""Camera mode with small images and two cameras, to keep 50 episodes fast."""
 
 
 def _record(tmp_path, mode, episodes, seed=0, **kwargs):
-    env = RecordEpisodes(gym.make("roadloop/Drive-v0", obs_mode=mode, **{**SHORT, **kwargs}), tmp_path / mode)
+    options = {**SHORT, **MODE_KWARGS.get(mode, {}), **kwargs}
+    env = RecordEpisodes(gym.make("roadloop/Drive-v0", obs_mode=mode, **options), tmp_path / mode)
     rng = np.random.default_rng(seed)
     for ep in range(episodes):
         env.reset(seed=seed + ep if ep % 2 == 0 else None)  # odd episodes continue the generator
