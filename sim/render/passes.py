@@ -18,6 +18,7 @@ frustum/range are not visited (see _install_fast_paths).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -188,52 +189,14 @@ def _install_fast_paths(gl_renderer, owner: "Renderer") -> None:
     gl_renderer._update_context = types.MethodType(update_context, gl_renderer)
 
 
-_LAMBERT_VERT = """#version 330 core
-layout(location = 0) in vec3 position;
-layout(location = NORMAL_LOC) in vec3 normal;
-layout(location = COLOR_0_LOC) in vec4 color_0;
-layout(location = INST_M_LOC) in mat4 inst_m;
-struct DirectionalLight { vec3 color; float intensity; vec3 direction; };
-uniform mat4 M;
-uniform mat4 V;
-uniform mat4 P;
-uniform vec3 ambient_light;
-uniform DirectionalLight directional_lights[MAX_DIRECTIONAL_LIGHTS + 1];
-uniform int n_directional_lights;
-out vec3 frag_colour;
-void main() {
-    mat4 model = M * inst_m;
-    gl_Position = P * V * model * vec4(position, 1.0);
-    vec3 n = normalize(mat3(transpose(inverse(model))) * normal);
-    vec3 light = ambient_light;
-    for (int i = 0; i < n_directional_lights; i++) {
-        DirectionalLight l = directional_lights[i];
-        light += l.color * l.intensity * abs(dot(n, -normalize(l.direction))) * 0.3183099;
-    }
-    frag_colour = pow(clamp(color_0.rgb * light, 0.0, 1.0), vec3(1.0 / 2.2));
-}
-"""
-_LAMBERT_FRAG = """#version 330 core
-in vec3 frag_colour;
-out vec4 frag_color;
-void main() { frag_color = vec4(frag_colour, 1.0); }
-"""
-_lambert_files: list = []
+SHADER_DIR = Path(__file__).parent / "shaders"
+"""Shipped GLSL sources (package data)."""
 
 
 def _lambert_shader_files() -> tuple[str, str]:
-    """Absolute paths of the Lambert shaders (written once per process to a temporary folder;
-    pyrender's shader cache loads programs from files and joins names to its folder, which keeps
-    absolute paths)."""
-    if not _lambert_files:
-        import os
-        import tempfile
-        d = tempfile.mkdtemp(prefix="roadloop_shaders_")
-        for name, text in (("lambert.vert", _LAMBERT_VERT), ("lambert.frag", _LAMBERT_FRAG)):
-            with open(os.path.join(d, name), "w") as f:
-                f.write(text)
-        _lambert_files.extend([os.path.join(d, "lambert.vert"), os.path.join(d, "lambert.frag")])
-    return _lambert_files[0], _lambert_files[1]
+    """Absolute paths of the Lambert shaders (pyrender's shader cache joins names to its own folder, which
+    keeps absolute paths)."""
+    return str(SHADER_DIR / "lambert.vert"), str(SHADER_DIR / "lambert.frag")
 
 
 def _depth(depth: np.ndarray) -> np.ndarray:
