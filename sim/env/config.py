@@ -92,9 +92,9 @@ class BevConfig:
 class CameraConfig:
     """Multi-camera ``camera`` observation: one image per camera of a rig mounted on the ego.
 
-    Every camera is rendered as an undistorted pinhole with its own HFOV (capped at
-    ``MAX_PINHOLE_HFOV_DEG``): lens distortion is not applied, so images and label passes share one
-    pinhole geometry."""
+    Each camera is rendered as a pinhole (HFOV capped at ``MAX_PINHOLE_HFOV_DEG``) and, with
+    ``distortion``, warped through its lens model; label passes are warped the same way (nearest
+    neighbour) so they stay aligned with the image. See ``sim.env.observations.camera``."""
 
     rig: str = "default8"
     """Name of a rig in ``sim.sensors.rig.RIGS``."""
@@ -110,6 +110,17 @@ class CameraConfig:
     """True: ``info["labels"]`` holds per-camera depth/semantic/instance passes and vector labels."""
     msaa: bool = True
     """4x multisample anti-aliasing of the colour render."""
+    distortion: bool = True
+    """True: images are in each real camera's distorted geometry (a wider pinhole render warped through
+    the lens model); False: every camera is an undistorted pinhole of its own (capped) HFOV."""
+    jitter: bool = True
+    """True: mounts are the nominal ones perturbed by a per-vehicle calibration (``Rig.jittered``) drawn
+    from ``calibration_seed``; False: nominal mounts."""
+    calibration_seed: int = 0
+    """Seed of the mount jitter: fixed per vehicle (env instance), independent of the episode seed."""
+    motion_blur: bool = False
+    """True: blur each image over its exposure by the flow of the ego's own motion (speed, lateral speed,
+    yaw rate; static scene). Costs a depth pass and ~8 ms per 320x240 frame."""
 
     def __post_init__(self):
         if not isinstance(self.rig, str) or not self.rig:
@@ -122,7 +133,8 @@ class CameraConfig:
             object.__setattr__(self, "cameras", tuple(self.cameras))
             if not self.cameras or len(set(self.cameras)) != len(self.cameras):
                 raise ValueError(f"CameraConfig.cameras: expected distinct names, at least one, got {self.cameras!r}")
-        for name in ("raw12", "labels", "msaa"):
+        _require_int(self, "calibration_seed", 0, 2 ** 63 - 1)
+        for name in ("raw12", "labels", "msaa", "distortion", "jitter", "motion_blur"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"CameraConfig.{name}: expected a bool, got {getattr(self, name)!r}")
 

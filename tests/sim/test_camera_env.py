@@ -85,3 +85,89 @@ def test_roadloop_render_writes_png(tmp_path):
 
     img = cv2.imread(str(out))
     assert img.shape[0] == 2 * 34 and img.shape[1] == 4 * 50
+
+
+def _step_obs(env, seed=3, steps=2, action=(0.3, 0.2)):
+    out = [env.reset(seed=seed)]
+    for _ in range(steps):
+        obs, *_, info = env.step(np.array(action, np.float32))
+        out.append((obs, info))
+    return out
+
+
+def test_distortion_changes_image_and_labels_stay_aligned():
+    imgs = {}
+    for dist in (False, True):
+        env = _env(cameras=("main_forward",), distortion=dist, jitter=False, labels=True)
+        obs, info = _step_obs(env, steps=1)[-1]
+        imgs[dist] = obs["main_forward"]
+        sem = info["labels"]["cameras"]["main_forward"]["semantic"]
+        road = sem[24:] == 2  # sim.render.SEMANTIC_ID["road"]
+        assert road.mean() > 0.5, road.mean()  # the road fills the lower half of the main camera
+        assert (sem[:12] == 0).mean() > 0.5  # sky on top
+        # label and image agree: road pixels are grey, sky pixels are bright blue
+        img = obs["main_forward"].astype(int)
+        assert img[..., 2][sem == 0].mean() > img[..., 2][sem == 2].mean() + 20
+        if dist:
+            lab = info["labels"]["cameras"]["main_forward"]
+            assert lab["distortion"] == "brown_conrady" and lab["dist_coeffs"][0] < 0
+        env.close()
+    assert not np.array_equal(imgs[False], imgs[True])
+
+
+def test_fisheye_edge_is_black():
+    env = _env(cameras=("wide_forward",), jitter=False)
+    obs, _ = env.reset(seed=0)
+    img = obs["wide_forward"]
+    assert img[0, 0].max() < 20 and img[24, 32].max() > 20  # clipped corner, lit centre
+    env.close()
+
+
+def test_jitter_deterministic_from_calibration_seed_and_rectify():
+    def mount(**kw):
+        env = _env(cameras=("main_forward",), **kw)
+        cam = env.unwrapped.obs_type.cameras[0].cam
+        return env, cam.T_vehicle_from_cam.copy(), cam.T_vehicle_from_nominal
+    env0, T0, nominal = mount(jitter=True, calibration_seed=0)
+    env0b, T0b, _ = mount(jitter=True, calibration_seed=0)
+    env1, T1, _ = mount(jitter=True, calibration_seed=1)
+    envn, Tn, _ = mount(jitter=False)
+    assert np.array_equal(T0, T0b) and not np.array_equal(T0, T1) and np.array_equal(Tn, nominal)
+    angle = np.degrees(np.arccos(np.clip((np.trace(nominal[:3, :3].T @ T0[:3, :3]) - 1) / 2, -1, 1)))
+    assert 0 < angle < 3 and np.linalg.norm(T0[:3, 3] - nominal[:3, 3]) < 0.1
+    # the calibration does not depend on the episode seed; images do
+    obs_a, _ = env0.reset(seed=1)
+    obs_b, _ = env0b.reset(seed=1)
+    assert_same(obs_a, obs_b, "same seeds")
+    obs_n, _ = envn.reset(seed=1)
+    assert not np.array_equal(obs_a["main_forward"], obs_n["main_forward"])
+    ot = env0.unwrapped.obs_type
+    virtual = ot.cameras[0].cam.virtual
+    rect = ot.rectify(obs_a["main_forward"], "main_forward")
+    assert rect.shape == (virtual.height, virtual.width, 3) and rect.dtype == np.uint8 and rect.std() > 5
+    mu, mv = ot.rectification_maps("main_forward")
+    assert mu.shape == (virtual.height, virtual.width) and mu.dtype == np.float32
+    with pytest.raises(KeyError):
+        ot.rectification_maps("nope")
+    for e in (env0, env0b, env1, envn):
+        e.close()
+
+
+@pytest.mark.parametrize("blur", [False, True])
+def test_motion_blur_deterministic(blur):
+    runs = []
+    for _ in range(2):
+        env = _env(cameras=("main_forward",), motion_blur=blur, labels=blur)
+        runs.append(_step_obs(env, seed=4, steps=2, action=(1.0, 0.3)))
+        env.close()
+    for i, ((a, _), (b, _)) in enumerate(zip(*runs)):
+        assert_same(a, b, f"step {i}")
+
+
+def test_motion_blur_changes_image():
+    imgs = []
+    for blur in (False, True):
+        env = _env(cameras=("main_forward",), motion_blur=blur)
+        imgs.append(_step_obs(env, seed=4, steps=1, action=(1.0, 0.3))[-1][0]["main_forward"])
+        env.close()
+    assert not np.array_equal(*imgs)  # same noise draws: the difference is the blur
