@@ -1,0 +1,209 @@
+"""Static world geometry from the lane graph: ground, road surface, lane markings, curbs and placed props.
+
+World frame: x, y on the ground (m), z up. ``static_geometry(world)`` returns, per semantic class, a
+``Geometry`` of world-space triangles with linear RGB colours and unit normals; ``sim.render.scene``
+splits it into chunks and uploads it once. Road, marking and curb polylines are resampled (a point
+every <= MAX_STEP_M m of arc, more on curves).
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from sim.assets.meshes import PART_COLOURS, prop_mesh
+from sim.traffic.vehicle_classes import PALETTE
+from sim.world import PROP_KINDS, World
+
+STATIC_CLASSES = ("ground", "road", "lane_marking", "curb", *PROP_KINDS)
+"""Semantic classes of the static geometry, in id order after "sky" (see sim.render.SEMANTIC_CLASSES)."""
+
+ROAD_Z = 0.0
+MARKING_Z = 0.02
+GROUND_Z = -0.03
+MARKING_WIDTH_M = 0.15
+DASH_M, GAP_M = 3.0, 6.0
+CURB_WIDTH_M, CURB_HEIGHT_M = 0.25, 0.15
+GROUND_MARGIN_M = 300.0
+GROUND_TILE_M = 50.0
+MAX_STEP_M = 2.0
+MAX_TURN_RAD = 0.03
+"""Road, marking and curb polylines are resampled: a point at least every MAX_STEP_M m of arc, and
+wherever the heading turned by MAX_TURN_RAD since the last kept point."""
+COLOURS = {"ground": (85, 120, 60), "road": (75, 75, 78), "lane_marking": (235, 235, 225),
+           "curb": (165, 165, 160)}
+
+
+class Geometry(NamedTuple):
+    """Triangles of one semantic class: ``tris`` (T,3,3) world m, ``colours`` (T,3) linear RGB,
+    ``normals`` (T,3) unit (per face); ``uv`` (T,3,2) texture coordinates of the road-surface texture
+    (None: untextured)."""
+
+    tris: np.ndarray
+    colours: np.ndarray
+    normals: np.ndarray
+    uv: np.ndarray | None = None
+
+
+def _geometry(tris, colours, normals) -> Geometry:
+    tris = np.asarray(tris, float)
+    if normals is None:
+        n = np.cross(tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0])
+        normals = n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+    return Geometry(tris, np.asarray(colours, float), np.asarray(normals, float))
+
+
+def linear_rgb(rgb) -> np.ndarray:
+    """sRGB uint8 -> linear float (the renderer encodes gamma 1/2.2 on output)."""
+    return (np.asarray(rgb, float)[..., :3] / 255.0) ** 2.2
+
+
+def trimesh_tris(mesh):
+    """(T,3,3) triangles, (T,3) linear colours, (T,3) normals of a coloured trimesh."""
+    return mesh.vertices[mesh.faces], linear_rgb(mesh.visual.face_colors), mesh.face_normals
+
+
+def _decimate(points: np.ndarray, max_step: float = MAX_STEP_M, max_turn: float = MAX_TURN_RAD,
+              force: np.ndarray | None = None) -> np.ndarray:
+    """Indices of polyline `points` (N,2) to keep: both ends, every point where the heading has
+    turned by more than `max_turn` rad or the arc length reached `max_step` m since the last kept
+    point, and every index in `force`."""
+    n = len(points)
+    if n <= 2:
+        return np.arange(n)
+    d = np.diff(points, axis=0)
+    seg = np.linalg.norm(d, axis=1)
+    head = np.unwrap(np.arctan2(d[:, 1], d[:, 0]))
+    forced = np.zeros(n, bool)
+    if force is not None:
+        forced[np.asarray(force, int)] = True
+    keep = [0]
+    last_s, last_h, s = 0.0, head[0], 0.0
+    for i in range(1, n - 1):
+        s += seg[i - 1]
+        if forced[i] or s - last_s >= max_step - 1e-9 or abs(head[i] - last_h) > max_turn:
+            keep.append(i)
+            last_s, last_h = s, head[i]
+    keep.append(n - 1)
+    return np.asarray(keep)
+
+
+def _strip(a: np.ndarray, b: np.ndarray, z: float, keep: np.ndarray | None = None) -> np.ndarray:
+    """Triangles (2(N-1),3,3) between polylines a, b (N,2) at height z, facing up; segments with
+    keep False dropped."""
+    z3 = lambda p: np.concatenate([p, np.full((len(p), 1), z)], axis=1)  # noqa: E731
+    a3, b3 = z3(a), z3(b)
+    t1 = np.stack([a3[:-1], b3[:-1], b3[1:]], axis=1)
+    t2 = np.stack([a3[:-1], b3[1:], a3[1:]], axis=1)
+    if keep is not None:
+        t1, t2 = t1[keep], t2[keep]
+    return _face_up(np.concatenate([t1, t2]))
+
+
+def _face_up(tris: np.ndarray) -> np.ndarray:
+    e1, e2 = tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0]
+    down = (e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]) < 0
+    tris[down] = tris[down][:, [0, 2, 1]]
+    return tris
+
+
+def _normals2(points: np.ndarray) -> np.ndarray:
+    d = np.gradient(points, axis=0)
+    d /= np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-12)
+    return np.stack([-d[:, 1], d[:, 0]], axis=1)
+
+
+def _placed(mesh, built, xy, heading, size) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Instances of a trimesh at (P,) poses, scaled by size / built: merged triangles."""
+    tris, col, nrm = trimesh_tris(mesh)
+    scale = np.asarray(size, float) / np.asarray(built, float)  # (P,3)
+    c, s = np.cos(heading), np.sin(heading)
+    rot = np.zeros((len(xy), 3, 3))
+    rot[:, 0, 0], rot[:, 0, 1], rot[:, 1, 0], rot[:, 1, 1], rot[:, 2, 2] = c, -s, s, c, 1.0
+    v = tris.reshape(-1, 3)[None] * scale[:, None, :]
+    v = np.einsum("pij,pvj->pvi", rot, v) + np.concatenate([xy, np.zeros((len(xy), 1))], axis=1)[:, None, :]
+    n = np.einsum("pij,pvj->pvi", rot, nrm[None] / scale[:, None, :])
+    n /= np.maximum(np.linalg.norm(n, axis=2, keepdims=True), 1e-12)
+    return v.reshape(-1, 3, 3), np.tile(col, (len(xy), 1)), n.reshape(-1, 3)
+
+
+def static_geometry(w: World) -> dict[str, Geometry]:
+    """Static triangles of `w` per semantic class (ground, road, lane_marking, curb and the prop kinds):
+    ground tiles, lane and junction surfaces, solid and dashed markings, curbs (top and both faces) and
+    the props placed at their poses (parked cars painted from the traffic palette)."""
+    graph = w.lanes
+    out = {}
+    up = lambda t: np.tile([0.0, 0.0, 1.0], (len(t), 1))  # noqa: E731
+    x0, y0, x1, y1 = w.bounds
+    m = GROUND_MARGIN_M
+    # Tiled: llvmpipe is very slow on a few huge triangles that cross the near plane.
+    gx = np.arange(x0 - m, x1 + m + GROUND_TILE_M, GROUND_TILE_M)
+    gy = np.arange(y0 - m, y1 + m + GROUND_TILE_M, GROUND_TILE_M)
+    X, Y = np.meshgrid(gx, gy, indexing="ij")
+    P = np.stack([X, Y, np.full_like(X, GROUND_Z)], axis=-1)
+    a, b, c, d = P[:-1, :-1].reshape(-1, 3), P[1:, :-1].reshape(-1, 3), P[1:, 1:].reshape(-1, 3), P[:-1, 1:].reshape(-1, 3)
+    ground = _face_up(np.concatenate([np.stack([a, b, c], 1), np.stack([a, c, d], 1)]))
+    out["ground"] = (ground, np.tile(linear_rgb(COLOURS["ground"]), (len(ground), 1)), up(ground))
+    road = []
+    for i, lane in enumerate(graph.lanes):
+        k = _decimate(lane.centerline)
+        road.append(_strip(graph.boundary_polyline(i, "left")[k], graph.boundary_polyline(i, "right")[k], ROAD_Z))
+    for j in w.junctions:
+        p = np.concatenate([j.polygon, np.full((len(j.polygon), 1), ROAD_Z)], axis=1)
+        road.append(_face_up(np.stack([np.repeat(p[:1], len(p) - 2, 0), p[1:-1], p[2:]], axis=1)))
+    road = np.concatenate(road)
+    out["road"] = (road, np.tile(linear_rgb(COLOURS["road"]), (len(road), 1)), up(road))
+    marks = []
+    for lane in graph.lanes:
+        if lane.junction_id >= 0:
+            continue
+        n = np.stack([-np.sin(lane.heading), np.cos(lane.heading)], axis=1)
+        sides = [("right", lane.right_boundary, -0.5)]
+        if lane.left_neighbor < 0:
+            sides.append(("left", lane.left_boundary, 0.5))
+        mid_s = 0.5 * (lane.s[1:] + lane.s[:-1])
+        for _, kind, sign in sides:
+            if kind == "none":
+                continue
+            line = lane.centerline + sign * lane.width * n
+            h = 0.5 * MARKING_WIDTH_M * n
+            if kind == "solid":
+                k, keep = _decimate(lane.centerline), None
+            else:
+                on = np.mod(mid_s, DASH_M + GAP_M) < DASH_M  # per original segment
+                k = _decimate(lane.centerline, force=np.nonzero(np.diff(on))[0] + 1)
+                keep = on[k[:-1]]  # a kept span is all on or all off (changes are kept points)
+            marks.append(_strip((line + h)[k], (line - h)[k], MARKING_Z, keep))
+    if marks:
+        marks = np.concatenate(marks)
+        out["lane_marking"] = (marks, np.tile(linear_rgb(COLOURS["lane_marking"]), (len(marks), 1)), up(marks))
+    curbs = []
+    for line in w.curbs:
+        if len(line) < 2:
+            continue
+        h = 0.5 * CURB_WIDTH_M * _normals2(line)
+        k = _decimate(line)
+        a, b = (line + h)[k], (line - h)[k]
+        top = _strip(a, b, CURB_HEIGHT_M)
+        for side in (a, b):
+            lo = np.concatenate([side, np.zeros((len(side), 1))], axis=1)
+            hi = lo + [0.0, 0.0, CURB_HEIGHT_M]
+            curbs += [np.stack([lo[:-1], lo[1:], hi[1:]], axis=1), np.stack([lo[:-1], hi[1:], hi[:-1]], axis=1)]
+        curbs.append(top)
+    if curbs:
+        curbs = np.concatenate(curbs)
+        out["curb"] = (curbs, np.tile(linear_rgb(COLOURS["curb"]), (len(curbs), 1)), None)
+    props = w.props
+    for code, name in enumerate(PROP_KINDS):
+        sel = props.kind == code
+        if not np.any(sel):
+            continue
+        mesh, built = prop_mesh(name)
+        tris, col, nrm = _placed(mesh, built, props.xy[sel], props.heading[sel], props.size[sel])
+        if name == "parked_car":
+            paint = np.all(np.isclose(col, linear_rgb(PART_COLOURS["paint"])), axis=1)
+            per = len(col) // int(sel.sum())
+            body = linear_rgb(PALETTE[np.arange(int(sel.sum())) % len(PALETTE)])
+            col = np.where(paint[:, None], np.repeat(body, per, axis=0), col)
+        out[name] = (tris, col, nrm)
+    return {k: _geometry(t, c, n) for k, (t, c, n) in out.items()}
