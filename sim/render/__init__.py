@@ -1,5 +1,6 @@
-"""Headless pyrender rendering of a World: WorldScene (static geometry + actor nodes kept in sync)
-and Renderer (colour, depth, semantic, instance passes from an OpenCV-convention pinhole camera).
+"""Headless rendering of a World: WorldScene (static chunks + actor instances kept in sync) and Renderer
+(colour, depth, semantic, instance and normal passes from OpenCV-convention pinhole cameras; our own
+OpenGL forward pass in a context pyrender creates).
 
 Importing this package selects the GL platform (EGL, then OSMesa) before OpenGL is imported; see
 sim.render.backend."""

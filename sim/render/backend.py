@@ -4,13 +4,22 @@ PyOpenGL picks its platform once, when ``OpenGL`` is first imported, from the en
 variable ``PYOPENGL_PLATFORM``. ``select_platform()`` therefore must run before anything imports
 OpenGL or pyrender; ``sim.render`` calls it on import. Rules:
 
-1. ``PYOPENGL_PLATFORM`` already set: kept as is.
+1. ``PYOPENGL_PLATFORM`` already set: kept as is (for "egl"/"osmesa", RuntimeError naming the Debian
+   packages when its library does not load).
 2. ``OpenGL`` already imported: whatever it chose is kept.
 3. ``libEGL`` loads and gives an initialised EGL display (Mesa gives a surfaceless one): "egl".
 4. ``libOSMesa`` loads and PyOpenGL >= 3.1.7: "osmesa", with PyOpenGL's context-key fix below.
 5. neither: RuntimeError naming the Debian packages to install.
 
 It also sets ``np.infty = np.inf`` (pyrender 0.1.45 uses it; NumPy 2 removed it).
+
+PyOpenGL version: pyrender 0.1.45 pins PyOpenGL 3.1.0, whose OSMesa binding is broken (pyrender's
+OSMesa platform needs ``OSMesaCreateContextAttribs``, added in later PyOpenGL releases); OSMesa works
+from 3.1.7. scripts/setup.sh therefore installs PyOpenGL 3.1.10 in a separate pip step after pyrender
+(pip rejects the pair in one resolve); pyrender's EGL path works unchanged with it.
+
+``release(offscreen_renderer)`` frees one context; use it instead of ``OffscreenRenderer.delete()``,
+which under EGL calls ``eglTerminate`` and so breaks every other live context in the process.
 """
 from __future__ import annotations
 
@@ -22,8 +31,10 @@ import sys
 import numpy as np
 
 INSTALL_HINT = ("headless OpenGL for pyrender needs EGL (Debian: apt-get install libegl1 libegl-mesa0 "
-                "libgl1-mesa-dri) or OSMesa (apt-get install libosmesa6, then "
-                "pip install 'pyopengl>=3.1.7' after pyrender)")
+                "libgl1-mesa-dri) or OSMesa (apt-get install libosmesa6 libgl1-mesa-dri, then "
+                "pip install 'pyopengl>=3.1.7' after pyrender); scripts/setup.sh installs both")
+_EGL_LIBS = ["libEGL.so.1", "libEGL.so"]
+_OSMESA_LIBS = ["libOSMesa.so.8", "libOSMesa.so.6", "libOSMesa.so"]
 
 _platform: str | None = None
 
@@ -51,7 +62,7 @@ def _load(names):
 def _egl_works() -> bool:
     """An EGL display can be initialised the way pyrender gets one (first EGL device), or the
     default display."""
-    lib = _load(["libEGL.so.1", "libEGL.so"])
+    lib = _load(_EGL_LIBS)
     if lib is None:
         return False
     try:
@@ -92,7 +103,7 @@ def _pyopengl_version() -> tuple[int, ...]:
 
 
 def _osmesa_works() -> bool:
-    return _load(["libOSMesa.so.8", "libOSMesa.so.6", "libOSMesa.so"]) is not None and _pyopengl_version() >= (3, 1, 7)
+    return _load(_OSMESA_LIBS) is not None and _pyopengl_version() >= (3, 1, 7)
 
 
 def _fix_osmesa_context_key():
@@ -131,6 +142,9 @@ def select_platform() -> str:
         else:
             raise RuntimeError(f"sim.render: no headless GL platform works; {INSTALL_HINT}")
         os.environ["PYOPENGL_PLATFORM"] = chosen
+    elif chosen in ("egl", "osmesa") and _load(_EGL_LIBS if chosen == "egl" else _OSMESA_LIBS) is None:
+        raise RuntimeError(f"sim.render: PYOPENGL_PLATFORM={chosen} but lib{'EGL' if chosen == 'egl' else 'OSMesa'} "
+                           f"does not load; {INSTALL_HINT}")
     if chosen == "osmesa":
         if _pyopengl_version() < (3, 1, 7):
             raise RuntimeError(f"sim.render: PYOPENGL_PLATFORM=osmesa needs PyOpenGL >= 3.1.7, "
@@ -150,3 +164,36 @@ def offscreen_renderer(width: int, height: int):
     except Exception as exc:  # noqa: BLE001 - any GL/ctypes failure means no usable context
         raise RuntimeError(f"sim.render: cannot create an OpenGL context with PYOPENGL_PLATFORM={platform} "
                            f"({type(exc).__name__}: {exc}); {INSTALL_HINT}") from exc
+
+
+def release(renderer) -> None:
+    """Free a pyrender.OffscreenRenderer's GL objects and context; idempotent.
+
+    Under EGL this destroys only its own context: ``OffscreenRenderer.delete()`` would also call
+    ``eglTerminate`` on the display, which every EGL context in the process shares, so every other
+    live renderer would fail on its next frame. Other platforms (OSMesa) use the normal delete."""
+    platform = getattr(renderer, "_platform", None)
+    if platform is None:
+        return
+    if type(platform).__name__ != "EGLPlatform":
+        renderer.delete()
+        return
+    from OpenGL.EGL import EGL_NO_CONTEXT, EGL_NO_SURFACE, eglDestroyContext, eglMakeCurrent
+
+    display, context = platform._egl_display, platform._egl_context
+    try:
+        if display is not None and context is not None:
+            platform.make_current()
+            gl_renderer = getattr(renderer, "_renderer", None)
+            if gl_renderer is not None:
+                gl_renderer.delete()
+    finally:
+        if display is not None:
+            # unbind first: EGL defers destroying a context that is current until it is released
+            eglMakeCurrent(display, EGL_NO_SURFACE, EGL_NO_SURFACE, EGL_NO_CONTEXT)
+            if context is not None:
+                eglDestroyContext(display, context)
+        platform._egl_context = None
+        platform._egl_display = None  # so pyrender's delete()/__del__ never reaches eglTerminate
+        renderer._renderer = None
+        renderer._platform = None

@@ -1,49 +1,45 @@
-"""Render passes of a WorldScene from a pinhole camera: colour, depth, semantic and instance ids.
+"""Render passes of a WorldScene from pinhole cameras: colour, depth, semantic and instance ids, normals.
 
-Camera convention: ``pose`` is 4x4 world-from-camera with OpenCV axes (x right, y down, z
-forward); world frame x, y ground (m), z up. pyrender (OpenGL) cameras look along -z with y up,
-so internally pose_gl = pose @ diag(1, -1, -1, 1). Pixel (u, v) = (fx X/Z + cx, fy Y/Z + cy) with
-pixel i covering [i, i+1), i.e. the centre of pixel (0, 0) is (0.5, 0.5).
+Camera convention: ``pose`` is 4x4 world-from-camera with OpenCV axes (x right, y down, z forward);
+world frame x, y ground (m), z up. Pixel (u, v) = (fx X/Z + cx, fy Y/Z + cy) with pixel i covering
+[i, i+1), i.e. the centre of pixel (0, 0) is (0.5, 0.5).
 
-Passes: "colour" (H,W,3) uint8 sRGB (or float32 linear with ``linear=True``), no MSAA unless msaa=True,
-Lambert-shaded per vertex (shading="pbr": pyrender's metallic-roughness shader), drawn from
-``WorldScene.scene`` (one merged node per static chunk);
-"depth" (H,W) float32 metric z along the optical axis, m, ``inf`` where nothing is drawn;
-"semantic" (H,W) uint8 ids into sim.render.scene.SEMANTIC_CLASSES (0 = sky);
-"instance" (H,W) int32 actor index (column of the actors table), -1 for no actor.
-Colour+depth cost one draw of the scene; semantic/instance one more, of ``WorldScene.seg_scene``
-(per-class static chunks, per-actor nodes, flat ids). Static chunks and actors outside the
-frustum/range are not visited (see _install_fast_paths).
+Passes: "colour" (H,W,3) uint8 sRGB (or float32 linear with ``linear=True``), Lambert-shaded per vertex
+under an ambient term and one sun, road surface textured; "depth" (H,W) float32 metric z along the
+optical axis, m, ``inf`` where nothing is drawn; "semantic" (H,W) uint8 ids into
+sim.render.scene.SEMANTIC_CLASSES (0 = sky); "instance" (H,W) int32 actor index (column of the actors
+table), -1 for no actor; "normal" (H,W,3) float32 unit surface normal in the camera frame (OpenCV
+axes), facing the camera, 0 where nothing is drawn.
+
+How: pyrender's OffscreenRenderer only creates the headless context (EGL or OSMesa, sim.render.backend);
+drawing is our own OpenGL 3.3 forward pass (sim.render.gl, shaders/forward.*): one program bound once,
+static chunks uploaded once and frustum-culled per view, actors drawn instanced per class mesh from
+one table per frame. Every pass comes from the same draw (multiple render targets). ``render_views``
+draws several cameras side by side into one framebuffer (an atlas) with one readback per pass, which
+is what a multi-camera rig uses. With ``msaa`` the colour pass is drawn into a 4x multisampled buffer
+and resolved (label passes are never multisampled: ids must not be blended).
 """
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from .backend import offscreen_renderer, select_platform
-from .scene import WorldScene
+from . import gl as G
+from .backend import offscreen_renderer, release
+from .scene import SKY, VERTEX_LAYOUT, WorldScene
 
-select_platform()
-import pyrender  # noqa: E402
-
-CV_TO_GL = np.diag([1.0, -1.0, -1.0, 1.0])
-
-# pyrender's OffscreenRenderer always draws into a 4x multisampled framebuffer. Its renderer module
-# calls glRenderbufferStorageMultisample (a module global) when it creates the framebuffers (first
-# render, viewport change); Renderer sets _MS_SAMPLES before each render so that a Renderer made
-# with msaa=False gets 0 samples (a plain framebuffer; the resolve blit becomes a copy).
-_MS_SAMPLES = [4]
-_gl_storage_ms = pyrender.renderer.glRenderbufferStorageMultisample
+gl = G.gl
+ALL_PASSES = ("colour", "depth", "semantic", "instance", "normal")
+ATTACHMENT = {"colour": 0, "depth": 1, "semantic": 2, "instance": 2, "normal": 3}
+FORMATS = (gl.GL_RGBA16F, gl.GL_R32F, gl.GL_RGBA8, gl.GL_RGBA16F)
+MSAA_SAMPLES = 4
 
 
-def _storage_ms(target, samples, internalformat, width, height):
-    return _gl_storage_ms(target, _MS_SAMPLES[0], internalformat, width, height)
-
-
-pyrender.renderer.glRenderbufferStorageMultisample = _storage_ms
-ALL_PASSES = ("colour", "depth", "semantic", "instance")
+def _to_srgb8(linear: np.ndarray) -> np.ndarray:
+    """Linear [0, 1] -> gamma 1/2.2 encoded uint8."""
+    return np.rint(255.0 * np.clip(linear, 0.0, 1.0) ** (1.0 / 2.2)).astype(np.uint8)
 
 
 @dataclass(frozen=True)
@@ -70,34 +66,108 @@ class Intrinsics:
         return cls(fx, fx, 0.5 * width, 0.5 * height, int(width), int(height))
 
 
+def clip_from_camera(k: Intrinsics, znear: float, zfar: float) -> np.ndarray:
+    """4x4 projection from OpenCV camera coordinates to GL clip space, window row = image row v."""
+    w, h = k.width, k.height
+    return np.array([[2 * k.fx / w, 0.0, 2 * k.cx / w - 1, 0.0],
+                     [0.0, 2 * k.fy / h, 2 * k.cy / h - 1, 0.0],
+                     [0.0, 0.0, (zfar + znear) / (zfar - znear), -2 * zfar * znear / (zfar - znear)],
+                     [0.0, 0.0, 1.0, 0.0]])
+
+
+class _Uploaded:
+    """GPU buffers of one WorldScene (deleted with the renderer or when the scene is gone)."""
+
+    def __init__(self, ws: WorldScene):
+        self.scene = weakref.ref(ws)
+        self.static = G.MeshBuffer(ws.static.vertices, ws.static.indices, VERTEX_LAYOUT)
+        self.meshes: dict[str, G.MeshBuffer] = {}
+        self.version = -1
+        self.texture = G.texture_srgb(ws.surface) if ws.surface is not None else 0
+
+    def sync(self, ws: WorldScene) -> None:
+        if self.version == ws.version:
+            return
+        for name, mesh in self.meshes.items():
+            if name not in ws.instances:
+                mesh.instances = 0
+        for name, rows in ws.instances.items():
+            if name not in self.meshes:
+                m = ws.meshes[name]
+                self.meshes[name] = G.MeshBuffer(m.vertices, m.indices, VERTEX_LAYOUT, instance_vec4s=3)
+            self.meshes[name].set_instances(rows)
+        self.version = ws.version
+
+    def delete(self) -> None:
+        for b in (self.static, *self.meshes.values()):
+            b.delete()
+        if self.texture:
+            gl.glDeleteTextures(1, [self.texture])
+
+
 class Renderer:
-    """Offscreen renderer of one WorldScene (one GL context, reused for every size)."""
+    """Offscreen renderer of a WorldScene (one GL context; ``world_scene`` may be switched between
+    calls, each scene's buffers are uploaded once)."""
 
     def __init__(self, world_scene: WorldScene, znear: float = 0.1, zfar: float = 2000.0, msaa: bool = False,
-                 cull: bool = True, shading: str = "lambert"):
+                 cull: bool = True):
         self.world_scene = world_scene
         self.znear, self.zfar = float(znear), float(zfar)
         self.msaa = bool(msaa)
         self.cull = bool(cull)
-        if shading not in ("lambert", "pbr"):
-            raise ValueError(f"Renderer: shading must be 'lambert' or 'pbr', got {shading!r}")
-        self.shading = shading
-        self._r = None
-        self._draw: list = []  # mesh nodes the next pyrender draw visits (set per pass)
+        self._ctx = None
+        self._programs: dict[bool, tuple[int, dict]] = {}  # labels? -> (program, uniform locations)
+        self._uploads: dict[int, _Uploaded] = {}
+        self._fbo: G.Framebuffer | None = None
+        self._msaa_fbo: G.Framebuffer | None = None
 
-    def _renderer(self, width: int, height: int):
-        _MS_SAMPLES[0] = 4 if self.msaa else 0  # read when pyrender (re)creates its framebuffers
-        if self._r is None:
-            self._r = offscreen_renderer(width, height)
-            _install_fast_paths(self._r._renderer, self)
-        elif (self._r.viewport_width, self._r.viewport_height) != (width, height):
-            self._r.viewport_width, self._r.viewport_height = width, height
-        return self._r
+    # ------------------------------------------------------------------ context and resources
+    def _begin(self) -> _Uploaded:
+        if self._ctx is None:
+            self._ctx = offscreen_renderer(1, 1)
+            self._ctx._platform.make_current()
+            for labels in (False, True):
+                prog = G.program("forward.vert", "forward.frag", ("LABELS",) if labels else ())
+                self._programs[labels] = prog, G.uniform_locations(prog, ("VP", "V", "sun_dir", "sun", "ambient",
+                                                                          "surface"))
+        else:
+            self._ctx._platform.make_current()
+        for key in [k for k, u in self._uploads.items() if u.scene() is None]:
+            self._uploads.pop(key).delete()
+        ws = self.world_scene
+        up = self._uploads.get(id(ws))
+        if up is None or up.scene() is not ws:
+            up = self._uploads[id(ws)] = _Uploaded(ws)
+        up.sync(ws)
+        return up
 
-    def close(self):
-        if self._r is not None:
-            self._r.delete()
-            self._r = None
+    def _framebuffers(self, width: int, height: int, msaa: bool):
+        if self._fbo is None or (self._fbo.width, self._fbo.height) != (width, height):
+            if self._fbo is not None:
+                self._fbo.delete()
+            self._fbo = G.Framebuffer(width, height, FORMATS)
+        if msaa and (self._msaa_fbo is None or (self._msaa_fbo.width, self._msaa_fbo.height) != (width, height)):
+            if self._msaa_fbo is not None:
+                self._msaa_fbo.delete()
+            self._msaa_fbo = G.Framebuffer(width, height, FORMATS[:1], samples=MSAA_SAMPLES)
+        return self._fbo, self._msaa_fbo
+
+    def close(self) -> None:
+        if self._ctx is None:
+            return
+        self._ctx._platform.make_current()
+        for up in self._uploads.values():
+            up.delete()
+        self._uploads.clear()
+        for fbo in (self._fbo, self._msaa_fbo):
+            if fbo is not None:
+                fbo.delete()
+        self._fbo = self._msaa_fbo = None
+        for prog, _ in self._programs.values():
+            gl.glDeleteProgram(prog)
+        self._programs.clear()
+        release(self._ctx)
+        self._ctx = None
 
     def __del__(self):
         try:
@@ -105,104 +175,100 @@ class Renderer:
         except Exception:  # noqa: BLE001 - interpreter shutdown
             pass
 
+    # ------------------------------------------------------------------ drawing
     def render(self, pose: np.ndarray, intrinsics: Intrinsics, passes=("colour", "depth"),
                linear: bool = False) -> dict[str, np.ndarray]:
         """Render `passes` (subset of ALL_PASSES) from world-from-camera `pose` (4,4, OpenCV axes)."""
+        return self.render_views([(pose, intrinsics)], passes, linear)[0]
+
+    def render_views(self, views, passes=("colour", "depth"), linear: bool = False) -> list[dict[str, np.ndarray]]:
+        """Render `passes` for each (pose, Intrinsics) in `views` in one draw (views side by side in one
+        framebuffer, one readback per pass); one dict per view, as ``render`` returns."""
         unknown = set(passes) - set(ALL_PASSES)
         if unknown:
             raise ValueError(f"Renderer.render: unknown passes {sorted(unknown)}, expected some of {ALL_PASSES}")
-        pose = np.asarray(pose, float)
-        if pose.shape != (4, 4):
-            raise ValueError(f"Renderer.render: pose must be (4,4), got {pose.shape}")
+        views = [(np.asarray(p, float), k) for p, k in views]
+        for pose, _ in views:
+            if pose.shape != (4, 4):
+                raise ValueError(f"Renderer.render: pose must be (4,4), got {pose.shape}")
+        up = self._begin()
+        offsets = np.concatenate([[0], np.cumsum([k.width for _, k in views])])
+        width, height = int(offsets[-1]), max(k.height for _, k in views)
+        msaa = self.msaa and "colour" in passes
+        fbo, msaa_fbo = self._framebuffers(width, height, msaa)
+        attachments = {ATTACHMENT[p] for p in passes}
+        if msaa:
+            self._draw(msaa_fbo, {0}, views, offsets, up)
+            msaa_fbo.resolve_into(fbo, 0, width, height)
+            attachments.discard(0)
+        if attachments:
+            self._draw(fbo, attachments, views, offsets, up)
+        return self._read(fbo, passes, views, offsets, width, height, linear)
+
+    def _use_program(self, labels: bool, up: _Uploaded) -> dict:
+        prog, loc = self._programs[labels]
+        gl.glUseProgram(prog)
         ws = self.world_scene
-        cam = ws.camera
-        cam.fx, cam.fy, cam.cx, cam.cy = (float(intrinsics.fx), float(intrinsics.fy), float(intrinsics.cx),
-                                          float(intrinsics.cy))
-        cam.znear, cam.zfar = self.znear, self.zfar
-        ws.camera_node._matrix = pose @ CV_TO_GL  # Scene.set_pose, for both scenes (root child)
-        w, h = int(intrinsics.width), int(intrinsics.height)
-        want_seg = "semantic" in passes or "instance" in passes or ("depth" in passes and "colour" not in passes)
-        which = (("colour",) if "colour" in passes else ()) + (("seg",) if want_seg else ())
-        if self.cull:
-            ws.cull(pose, cam.fx, cam.fy, cam.cx, cam.cy, w, h, self.znear, which=which)
-            actors = ws.actors_in_view(pose, cam.fx, cam.fy, cam.cx, cam.cy, w, h, self.znear)
-        else:
-            ws.uncull(which)
-            actors = None
-        r = self._renderer(w, h)
-        out = {}
-        flags = pyrender.RenderFlags.SKIP_CULL_FACES
+        gl.glUniform3f(loc["sun_dir"], *ws.sun_direction)
+        gl.glUniform3f(loc["sun"], *(np.full(3, ws.sun_intensity / np.pi)))
+        gl.glUniform3f(loc["ambient"], ws.ambient, ws.ambient, ws.ambient)
+        gl.glUniform1i(loc["surface"], 0)
+        gl.glActiveTexture(gl.GL_TEXTURE0)
+        gl.glBindTexture(gl.GL_TEXTURE_2D, up.texture)
+        return loc
+
+    def _draw(self, fbo: G.Framebuffer, attachments: set, views, offsets, up: _Uploaded) -> None:
+        fbo.bind(attachments)
+        gl.glViewport(0, 0, fbo.width, fbo.height)
+        gl.glEnable(gl.GL_DEPTH_TEST)
+        gl.glDisable(gl.GL_CULL_FACE)
+        for a in attachments:
+            fbo.clear(a, (*np.asarray(SKY) ** 2.2, 1.0) if a == 0 else (0.0, 0.0, 0.0, 0.0))
+        gl.glClearBufferfv(gl.GL_DEPTH, 0, np.ones(1, np.float32))
+        ws = self.world_scene
+        loc = self._use_program(attachments != {0}, up)
+        for (pose, k), x in zip(views, offsets):
+            gl.glViewport(int(x), 0, k.width, k.height)
+            view = np.linalg.inv(pose)
+            gl.glUniformMatrix4fv(loc["VP"], 1, gl.GL_TRUE, (clip_from_camera(k, self.znear, self.zfar) @ view)
+                                  .astype(np.float32))
+            gl.glUniformMatrix4fv(loc["V"], 1, gl.GL_TRUE, view.astype(np.float32))
+            gl.glVertexAttrib4f(7, 0.0, 0.0, 1.0, 0.0)
+            gl.glVertexAttrib4f(8, 1.0, 1.0, 1.0, 0.0)
+            gl.glVertexAttrib4f(9, 0.0, 0.0, 0.0, -1.0)
+            ranges = ws.chunk_ranges
+            if self.cull:
+                ranges = ranges[ws.chunks_in_view(pose, k.fx, k.fy, k.cx, k.cy, k.width, k.height, self.znear)]
+            up.static.draw_ranges(ranges)
+            for mesh in up.meshes.values():
+                mesh.draw()
+        gl.glBindVertexArray(0)
+
+    def _read(self, fbo: G.Framebuffer, passes, views, offsets, width: int, height: int, linear: bool):
+        out = [dict() for _ in views]
         if "colour" in passes:
-            self._draw = ws.draw_list("colour", actors)
-            colour, depth = r.render(ws.scene, flags=flags)
-            out["colour"] = (colour.astype(np.float32) / 255.0) ** 2.2 if linear else colour
-            if "depth" in passes:
-                out["depth"] = _depth(depth)
-        if want_seg:
-            self._draw = ws.draw_list("seg", actors)
-            seg, depth = r.render(ws.seg_scene, flags=flags | pyrender.RenderFlags.SEG, seg_node_map=ws.seg_node_map)
-            if "depth" in passes and "depth" not in out:
-                out["depth"] = _depth(depth)
-            if "semantic" in passes:
-                out["semantic"] = seg[..., 0].copy()
-            if "instance" in passes:
-                out["instance"] = (seg[..., 1].astype(np.int32) << 8 | seg[..., 2]) - 1
-        self._draw = []
+            rgba = fbo.read(0, width, height, gl.GL_RGBA, gl.GL_FLOAT, np.float32, 4)
+            for o, (_, k), x in zip(out, views, offsets):
+                c = rgba[:k.height, x:x + k.width, :3]
+                o["colour"] = c.copy() if linear else _to_srgb8(c)
+        if "depth" in passes:
+            d = fbo.read(1, width, height, gl.GL_RED, gl.GL_FLOAT, np.float32, 1)[..., 0]
+            d[d <= 0] = np.inf
+            for o, (_, k), x in zip(out, views, offsets):
+                o["depth"] = d[:k.height, x:x + k.width].copy()
+        if "semantic" in passes or "instance" in passes:
+            ids = fbo.read(2, width, height, gl.GL_RGBA, gl.GL_UNSIGNED_BYTE, np.uint8, 4)
+            for o, (_, k), x in zip(out, views, offsets):
+                v = ids[:k.height, x:x + k.width]
+                if "semantic" in passes:
+                    o["semantic"] = v[..., 0].copy()
+                if "instance" in passes:
+                    o["instance"] = (v[..., 1].astype(np.int32) << 8 | v[..., 2]) - 1
+        if "normal" in passes:
+            n = fbo.read(3, width, height, gl.GL_RGBA, gl.GL_FLOAT, np.float32, 4)
+            for o, (_, k), x in zip(out, views, offsets):
+                o["normal"] = n[:k.height, x:x + k.width, :3].copy()
         return out
-
-
-def _install_fast_paths(gl_renderer, owner: "Renderer") -> None:
-    """Per-instance overrides of pyrender.Renderer internals for our all-opaque, texture-free,
-    shadow-free scenes:
-
-    * ``_sorted_mesh_nodes``: the owner's precomputed draw list (culled static chunks and actors in
-      view) instead of sorting every node in the scene by distance on every render (pyrender sorts
-      only so that transparent meshes blend back to front; ours are opaque, depth-tested).
-    * ``_update_context``: meshes are uploaded once and kept in the GL context until the renderer
-      is deleted. pyrender's version deletes every mesh not in the scene being drawn, so culling
-      (nodes leaving and re-entering the scene) and the colour/segmentation scene switch re-uploaded
-      geometry on nearly every render.
-    """
-    import types
-
-    def sorted_mesh_nodes(self, scene):
-        return owner._draw
-
-    def update_context(self, scene, flags):
-        new = scene.meshes - self._meshes
-        for mesh in new:
-            for p in mesh.primitives:
-                p._add_to_context()
-        self._meshes |= new
-
-    cache = gl_renderer._program_cache
-    stock_get_program = cache.get_program
-
-    def get_program(vertex_shader, fragment_shader, geometry_shader=None, defines=None):
-        d = defines or {}
-        if owner.shading == "lambert" and fragment_shader == "mesh.frag" and "NORMAL_LOC" in d and "COLOR_0_LOC" in d:
-            vertex_shader, fragment_shader = _lambert_shader_files()
-        return stock_get_program(vertex_shader, fragment_shader, geometry_shader, defines)
-
-    cache.get_program = get_program
-    gl_renderer._sorted_mesh_nodes = types.MethodType(sorted_mesh_nodes, gl_renderer)
-    gl_renderer._update_context = types.MethodType(update_context, gl_renderer)
-
-
-SHADER_DIR = Path(__file__).parent / "shaders"
-"""Shipped GLSL sources (package data)."""
-
-
-def _lambert_shader_files() -> tuple[str, str]:
-    """Absolute paths of the Lambert shaders (pyrender's shader cache joins names to its own folder, which
-    keeps absolute paths)."""
-    return str(SHADER_DIR / "lambert.vert"), str(SHADER_DIR / "lambert.frag")
-
-
-def _depth(depth: np.ndarray) -> np.ndarray:
-    d = np.asarray(depth, np.float32).copy()
-    d[d <= 0] = np.inf
-    return d
 
 
 def camera_pose(position, yaw: float, pitch: float = 0.0) -> np.ndarray:

@@ -1,5 +1,5 @@
-"""sim.render: headless pyrender scene of a generated world (EGL here; a machine with no GL
-platform fails these tests with the backend's install message, nothing is skipped)."""
+"""sim.render: headless rendering of a generated world (EGL here; a machine with no GL platform fails
+these tests with the backend's install message, nothing is skipped)."""
 import time
 
 import numpy as np
@@ -60,8 +60,9 @@ def test_vehicle_class_depth_and_update_moves_it(render, world, setup):
     kind = CLASS_NAMES.index("van")
     table, k, valid = _vehicle(world, CAM_S + 10.0, kind, length=5.5, width=2.0, height=2.2)
     ws.update(table, k, valid)
-    node = ws.actor_nodes[0]
     out = r.render(pose, K, ("depth", "semantic", "instance"))
+    uploaded = r._uploads[id(ws)]
+    static_buffer = uploaded.static
     mask = out["instance"] == 0
     assert mask.sum() > 50
     assert np.all(out["semantic"][mask] == render.SEMANTIC_ID["van"])
@@ -75,21 +76,21 @@ def test_vehicle_class_depth_and_update_moves_it(render, world, setup):
     table2, _, _ = _vehicle(world, CAM_S + 20.0, kind, length=5.5, width=2.0, height=2.2)
     xy, h = world.lanes.cartesian([0], [CAM_S + 20.0], [1.5])
     table2[0, 0], table2[1, 0] = xy[0]
-    static_before = dict(ws.static_nodes)
     ws.update(table2, k, valid)
-    assert ws.actor_nodes[0] is node
-    assert ws.static_nodes == static_before
     out2 = r.render(pose, K, ("depth", "instance"))
+    assert r._uploads[id(ws)] is uploaded and uploaded.static is static_buffer  # moved, not rebuilt
     mask2 = out2["instance"] == 0
     assert 0 < mask2.sum() < size_before
     assert np.nonzero(mask2)[1].mean() < cols_before
     assert float(out2["depth"][mask2].min()) > float(out["depth"][mask].min()) + 5.0
 
-    # invalid -> gone from the image; valid again -> the same node comes back
+    # invalid -> gone from the image; valid again -> back, from the same class mesh buffer
+    mesh_buffer = uploaded.meshes["van"]
     ws.update(table2, k, np.array([False]))
     assert not np.any(r.render(pose, K, ("instance",))["instance"] == 0)
     ws.update(table2, k, valid)
-    assert ws.actor_nodes[0] is node
+    assert np.any(r.render(pose, K, ("instance",))["instance"] == 0)
+    assert uploaded.meshes["van"] is mesh_buffer
 
 
 def test_render_twice_bit_identical(render, world, setup):
@@ -113,38 +114,33 @@ def test_scene_build_time_for_default_world(render, world):
     ws = render.WorldScene(world)
     elapsed = time.perf_counter() - t0
     print(f"WorldScene build for a {world.spec.road_length_m:.0f} m world: {elapsed:.2f} s")
-    assert {"ground", "road", "lane_marking"} <= set(ws.static_nodes)
+    ids = set(np.unique(ws.static.vertices[:, 11]).astype(int))
+    assert {render.SEMANTIC_ID[c] for c in ("ground", "road", "lane_marking", "curb")} <= ids
 
 
 def test_static_chunks_culled_behind_and_beyond_range(render, world, setup):
     ws, r, pose, K = setup
     ws.update(np.zeros((7, 0)), np.zeros(0, int), np.zeros(0, bool))
     out = r.render(pose, K, ("depth", "semantic"))
-    drawn = set(ws.visible_chunk_nodes())
-    assert 0 < len(drawn) < len(ws.chunk_nodes)
-    assert all(n in ws.seg_scene.mesh_nodes for n in drawn)
-    assert not any(n in ws.seg_scene.mesh_nodes for n in set(ws.chunk_nodes) - drawn)
-    # the colour scene holds one merged node per chunk (all static classes), culled the same way
-    assert len(ws.colour_chunk_nodes) < len(ws.chunk_nodes)
+    drawn = ws.chunks_in_view(pose, K.fx, K.fy, K.cx, K.cy, W, H, r.znear)
+    assert 0 < drawn.sum() < 0.2 * len(drawn)
     cam, fwd = pose[:3, 3], pose[:3, 2]
-    for node, (lo, hi) in zip(ws.chunk_nodes, ws._chunk_boxes):
+    for inside, (lo, hi) in zip(drawn, ws._boxes):
         centre = 0.5 * (lo + hi)
         half = 0.5 * np.linalg.norm(hi - lo)
         along = float((centre - cam) @ fwd)
         dist = float(np.linalg.norm(centre[:2] - cam[:2]))
         if along + half < 0 or dist - half > ws.max_range:  # wholly behind the camera or out of range
-            assert node not in drawn
-    # the road chunk under the camera's view is drawn, and the render still shows road
+            assert not inside
+    # the chunk under the road ahead is drawn, and the render shows road
     ahead = cam + 10.0 * fwd
-    road = [n for n, (lo, hi) in zip(ws.chunk_nodes, ws._chunk_boxes) if n.name.startswith("road")
-            and np.all(lo[:2] <= ahead[:2]) and np.all(ahead[:2] <= hi[:2])]
-    assert road and any(n in drawn for n in road)
+    under = [i for i, (lo, hi) in enumerate(ws._boxes) if np.all(lo[:2] <= ahead[:2]) and np.all(ahead[:2] <= hi[:2])]
+    assert under and any(drawn[i] for i in under)
     assert np.any(out["semantic"] == render.SEMANTIC_ID["road"])
     # the same picture with culling off: culling only drops what cannot be seen
     r.cull = False
     try:
         full = r.render(pose, K, ("depth", "semantic"))
-        assert len(ws.visible_chunk_nodes()) == len(ws.chunk_nodes)
     finally:
         r.cull = True
     near = np.isfinite(full["depth"]) & (full["depth"] < 0.9 * ws.max_range)
@@ -153,8 +149,6 @@ def test_static_chunks_culled_behind_and_beyond_range(render, world, setup):
 
 
 def test_msaa_on_renders_same_geometry(render, world, setup):
-    # one GL context per process here: closing a second EGL renderer terminates the shared display,
-    # so switch the fixture's renderer (pyrender rebuilds its framebuffers on a size change)
     ws, r, pose, K = setup
     ws.update(np.zeros((7, 0)), np.zeros(0, int), np.zeros(0, bool))
     K2 = render.Intrinsics.from_fov(W + 2, H, 90.0)
@@ -169,3 +163,65 @@ def test_msaa_on_renders_same_geometry(render, world, setup):
     assert out["depth"][v, (W + 2) // 2] == pytest.approx(expected, rel=0.05)
     assert out["colour"].shape == (H, W + 2, 3) and out["colour"].std() > 5.0
     assert r.render(pose, K, ("colour",))["colour"].shape == (H, W, 3)
+
+
+def test_views_side_by_side_equal_single_renders(render, world, setup):
+    """render_views draws several cameras into one framebuffer: each view is exactly its own render."""
+    ws, r, pose, K = setup
+    ws.update(*_vehicle(world, CAM_S + 12.0, 1))
+    x, y, z = pose[:3, 3]
+    yaw = float(np.arctan2(pose[1, 2], pose[0, 2]))
+    views = [(render.camera_pose([x, y, z], yaw + np.radians(a)), k)
+             for a, k in ((0, K), (90, render.Intrinsics.from_fov(100, 80, 70.0)), (180, K))]
+    together = r.render_views(views, render.ALL_PASSES)
+    for (p, k), got in zip(views, together):
+        alone = r.render(p, k, render.ALL_PASSES)
+        for name in render.ALL_PASSES:
+            assert got[name].shape[:2] == (k.height, k.width)
+            if name in ("depth", "normal"):  # interpolated floats: the window position moves the last bit
+                assert np.allclose(got[name], alone[name], rtol=1e-5, atol=1e-6), name
+            else:
+                assert np.array_equal(got[name], alone[name]), name
+
+
+def test_normals_face_the_camera_and_match_the_ground(render, setup):
+    ws, r, pose, K = setup
+    ws.update(np.zeros((7, 0)), np.zeros(0, int), np.zeros(0, bool))
+    out = r.render(pose, K, ("normal", "semantic", "depth"))
+    n = out["normal"]
+    road = out["semantic"] == render.SEMANTIC_ID["road"]
+    up_in_camera = pose[:3, :3].T @ np.array([0.0, 0.0, 1.0])
+    assert np.allclose(n[road], up_in_camera, atol=1e-2)
+    sky = out["semantic"] == 0
+    assert sky.any() and np.all(n[sky] == 0)
+    drawn = ~sky
+    assert np.allclose(np.linalg.norm(n[drawn], axis=-1), 1.0, atol=1e-2)
+    # facing the camera: the normal points against the viewing ray
+    v, u = np.nonzero(drawn)
+    rays = np.stack([(u + 0.5 - K.cx) / K.fx, (v + 0.5 - K.cy) / K.fy, np.ones(len(u))], axis=1)
+    assert np.all(np.einsum("ij,ij->i", rays, n[drawn]) <= 1e-3)
+
+
+def test_msaa_approaches_a_4x_supersampled_reference_on_lane_lines(render, world, setup):
+    """Anti-aliasing: along lane-marking edges the MSAA image is close to a 4x4 supersampled render
+    (box-filtered in linear light); without MSAA the error there is much larger (jaggies)."""
+    ws, r, pose, K = setup
+    ws.update(np.zeros((7, 0)), np.zeros(0, int), np.zeros(0, bool))
+    s = 4
+    Ks = render.Intrinsics(K.fx * s, K.fy * s, K.cx * s, K.cy * s, W * s, H * s)
+    big = r.render(pose, Ks, ("colour", "semantic"), linear=True)
+    reference = big["colour"].reshape(H, s, W, s, 3).mean(axis=(1, 3))
+    marking = (big["semantic"] == render.SEMANTIC_ID["lane_marking"]).reshape(H, s, W, s).mean(axis=(1, 3))
+    edge = (marking > 0.05) & (marking < 0.95)  # pixels a marking edge passes through
+    assert edge.sum() > 30
+    r.msaa = True
+    try:
+        aa = r.render(pose, K, ("colour",), linear=True)["colour"]
+    finally:
+        r.msaa = False
+    plain = r.render(pose, K, ("colour",), linear=True)["colour"]
+    err_aa = float(np.abs(aa - reference)[edge].mean())
+    err_plain = float(np.abs(plain - reference)[edge].mean())
+    print(f"mean abs error on {edge.sum()} marking-edge pixels: msaa {err_aa:.4f}, none {err_plain:.4f}")
+    assert err_aa < 0.5 * err_plain
+    assert float(np.abs(aa - reference)[~edge].mean()) < 0.02

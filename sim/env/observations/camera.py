@@ -37,9 +37,9 @@ Assumptions (documented, not modelled):
   motion of the vehicle frame, static scene: other actors' motion is not blurred).
 * Render scenes: one ``WorldScene`` per world, cached on the observation object (which the env owns)
   keyed by the Scene, at most ``MAX_CACHED_RENDER_SCENES``; actor nodes are moved each step. One
-  ``Renderer`` (GL context) per env draws every world. The cache is dropped on pickling and rebuilt on
-  the next observation. The context is released without ``eglTerminate`` (pyrender's ``delete`` would
-  terminate the EGL display every other live context in the process shares).
+  ``Renderer`` (GL context) per env draws every world; all cameras of a step are drawn in one call
+  (``Renderer.render_views``: side by side in one framebuffer, one readback per pass). The cache is
+  dropped on pickling and rebuilt on the next observation.
 """
 from __future__ import annotations
 
@@ -215,12 +215,12 @@ class CameraObservation(ObservationType):
         renderer = self._renderer(frame.scene)
         renderer.world_scene.update(a.table, a.kind, a.valid)
         poses = ego_camera_poses(a.table, self.cameras)
-        passes = ("colour", "depth", "semantic", "instance") if want_labels else (
+        passes = ("colour", "depth", "semantic", "instance", "normal") if want_labels else (
             ("colour", "depth") if c.motion_blur else ("colour",))
+        renders = renderer.render_views([(poses[s.name], s.intr) for s in self.cameras], passes, linear=True)
         obs, per_camera = {}, {}
-        for s in self.cameras:
+        for s, out in zip(self.cameras, renders):
             name, spec = s.name, s.spec
-            out = renderer.render(poses[name], s.intr, passes, linear=True)
             flow = None
             if c.motion_blur:
                 e = st.ego
@@ -230,13 +230,14 @@ class CameraObservation(ObservationType):
             img, raw = capture(spec, out["colour"], rng, flow=flow, lens_maps=s.lens_maps, return_raw=True)
             obs[name] = raw if c.raw12 else img
             if want_labels:
-                depth, semantic, instance = out["depth"], out["semantic"], out["instance"]
+                depth, semantic, instance, normal = out["depth"], out["semantic"], out["instance"], out["normal"]
                 if s.lens_maps is not None:
                     depth = _warp_label(depth, s.lens_maps, float("inf"))
                     semantic = _warp_label(semantic, s.lens_maps, 0)
                     instance = _warp_label(instance, s.lens_maps, -1)
+                    normal = _warp_label(normal, s.lens_maps, 0.0)
                 per_camera[name] = {
-                    "depth": depth, "semantic": semantic, "instance": instance,
+                    "depth": depth, "semantic": semantic, "instance": instance, "normal": normal,
                     "T_world_from_cam": poses[name], "K": camera_K(spec),
                     "distortion": spec.distortion, "dist_coeffs": spec.dist_coeffs,
                     "boxes2d": boxes2d(instance, a.table, a.kind, spec, poses[name], a.valid, znear=ZNEAR_M),
@@ -279,7 +280,8 @@ class CameraObservation(ObservationType):
     def labels(self) -> str:
         return ('info["labels"] = {"cameras": {name: {"depth" (H,W) float32 m (z along the optical axis, inf: '
                 'sky), "semantic" (H,W) uint8 ids into sim.render.SEMANTIC_CLASSES, "instance" (H,W) int32 actor '
-                'column (-1 none), "T_world_from_cam" 4x4, "K" 3x3 (OpenCV pixel centres), "distortion" lens model, '
+                'column (-1 none), "normal" (H,W,3) float32 unit normals in the camera frame (OpenCV axes; 0: sky), '
+                '"T_world_from_cam" 4x4, "K" 3x3 (OpenCV pixel centres), "distortion" lens model, '
                 '"dist_coeffs" tuple (sim.sensors.CameraSpec), "boxes2d" dict}}, '
                 '"cuboids": sim.labels.cuboids (backward differences), "lanes": sim.labels.lane_polylines '
                 '(ego frame)}')
@@ -287,7 +289,7 @@ class CameraObservation(ObservationType):
     # ------------------------------------------------------------------ lifetime
     def close(self):
         if self._gl is not None:
-            _release(self._gl)
+            self._gl.close()
             self._gl = None
         self._cache.clear()
 
@@ -302,27 +304,3 @@ class CameraObservation(ObservationType):
         state["_cache"] = OrderedDict()
         state["_gl"] = None
         return state
-
-
-def _release(renderer) -> None:
-    """Free a Renderer's GL objects and context. Under EGL the display is left initialised: pyrender's
-    ``OffscreenRenderer.delete`` calls ``eglTerminate``, which breaks every other context on that display."""
-    r = getattr(renderer, "_r", None)
-    if r is None:
-        return
-    platform = getattr(r, "_platform", None)
-    if type(platform).__name__ != "EGLPlatform":
-        renderer.close()
-        return
-    from OpenGL.EGL import eglDestroyContext
-
-    try:
-        platform.make_current()
-        r._renderer.delete()
-    finally:
-        if platform._egl_context is not None:
-            eglDestroyContext(platform._egl_display, platform._egl_context)
-        platform._egl_context = None
-        platform._egl_display = None
-        r._renderer = None
-        renderer._r = None
