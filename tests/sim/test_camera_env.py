@@ -171,3 +171,40 @@ def test_motion_blur_changes_image():
         imgs.append(_step_obs(env, seed=4, steps=1, action=(1.0, 0.3))[-1][0]["main_forward"])
         env.close()
     assert not np.array_equal(*imgs)  # same noise draws: the difference is the blur
+
+
+def test_labels_agree_with_the_image_for_a_lead_vehicle():
+    """The instance pass, depth and the 2D box of the lead car tell the same story: its pixels lie in
+    its projected cuboid and fill most of it, their depth is between the cuboid's nearest and farthest
+    corner, their semantic class is the car's class and they are not sky-coloured."""
+    from sim.labels.cuboids import cuboid_corners
+    from sim.render import SEMANTIC_ID
+    from sim.traffic.vehicle_classes import CLASS_NAMES
+
+    env = gym.make("roadloop/Scenario-v0", scenario="lead_car_hard_brake", obs_mode="camera",
+                   camera={"width": 320, "height": 240, "cameras": ("main_forward",), "distortion": False,
+                           "jitter": False, "labels": True})
+    env.reset(seed=0)
+    obs, *_, info = env.step(np.zeros(2, np.float32))
+    lab = info["labels"]["cameras"]["main_forward"]
+    boxes = lab["boxes2d"]
+    table, kind = env.unwrapped.state.actors.table, env.unwrapped.state.actors.kind
+    # occlusion compares the mesh's pixels with its cuboid's silhouette, so an unoccluded car reads ~0.2
+    clear = (boxes["occlusion"] < 0.35) & (boxes["truncation"] == 0) & (boxes["visible_pixels"] > 100)
+    assert clear.any(), boxes
+    T_cam_from_world = np.linalg.inv(lab["T_world_from_cam"])
+    for j in np.flatnonzero(clear):
+        i = boxes["index"][j]
+        mask = lab["instance"] == i
+        u0, v0, u1, v1 = boxes["box"][j]
+        vu0, vv0, vu1, vv1 = boxes["visible_box"][j]
+        assert u0 - 1 <= vu0 and v0 - 1 <= vv0 and vu1 <= u1 + 1 and vv1 <= v1 + 1  # mesh inside its cuboid
+        assert (vu1 - vu0) * (vv1 - vv0) > 0.6 * (u1 - u0) * (v1 - v0)  # and fills most of it
+        corners = cuboid_corners(table)[i] @ T_cam_from_world[:3, :3].T + T_cam_from_world[:3, 3]
+        d = lab["depth"][mask]
+        assert corners[:, 2].min() - 0.05 <= d.min() and d.max() <= corners[:, 2].max() + 0.05
+        assert np.all(lab["semantic"][mask] == SEMANTIC_ID[CLASS_NAMES[kind[i]]])
+    sky = lab["semantic"] == 0
+    blue = obs["main_forward"][..., 2].astype(int) - obs["main_forward"][..., 0]
+    assert blue[sky].mean() > blue[lab["instance"] >= 0].mean() + 10
+    env.close()
