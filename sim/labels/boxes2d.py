@@ -91,6 +91,26 @@ def silhouette(spec: CameraSpec, T_world_from_cam: np.ndarray, corners_world: np
     return hull, _clip_rect(hull, spec.width, spec.height)
 
 
+def _may_be_in_image(spec: CameraSpec, T_world_from_cam: np.ndarray, corners_world: np.ndarray,
+                     znear: float) -> np.ndarray:
+    """(N,) bool: cuboid i (corners (N, 8, 3)) may project into the image. False only when every corner
+    is behind the near plane, or all corners are in front and their projections' bounding box misses
+    the image (then so does their convex hull)."""
+    T = np.linalg.inv(np.asarray(T_world_from_cam, float))
+    cam = corners_world @ T[:3, :3].T + T[:3, 3]
+    front = cam[..., 2] >= znear
+    out = ~front.any(axis=1)
+    whole = front.all(axis=1)
+    if whole.any():
+        uv, _ = project(spec, cam[whole].reshape(-1, 3))
+        uv = uv.reshape(-1, 8, 2)
+        with np.errstate(invalid="ignore"):
+            lo, hi = np.nanmin(uv, axis=1), np.nanmax(uv, axis=1)
+            miss = (hi[:, 0] < -0.5) | (lo[:, 0] > spec.width - 0.5) | (hi[:, 1] < -0.5) | (lo[:, 1] > spec.height - 0.5)
+        out[np.flatnonzero(whole)[miss & np.isfinite(uv).all(axis=(1, 2))]] = True
+    return ~out
+
+
 def fill_silhouette(poly: np.ndarray, width: int, height: int) -> np.ndarray:
     """(height, width) bool mask of a convex polygon (K, 2) px filled with cv2.fillConvexPoly."""
     img = np.zeros((height, width), np.uint8)
@@ -123,7 +143,15 @@ def boxes2d(instance_mask, table, kind, spec: CameraSpec, T_world_from_cam, vali
     if not include_ego:
         keep &= kind != -1
     corners = cuboid_corners(table)
-    counts = np.bincount(mask[mask >= 0].ravel(), minlength=n)[:n] if (mask >= 0).any() else np.zeros(n, np.int64)
+    v, u = np.nonzero(mask >= 0)
+    ids = mask[v, u]
+    counts = np.bincount(ids, minlength=n)[:n]
+    lo_u, lo_v = np.full(n, np.iinfo(np.int64).max), np.full(n, np.iinfo(np.int64).max)
+    hi_u, hi_v = np.full(n, -1), np.full(n, -1)
+    inside = ids < n
+    for out, values, op in ((lo_u, u, np.minimum), (lo_v, v, np.minimum), (hi_u, u, np.maximum), (hi_v, v, np.maximum)):
+        op.at(out, ids[inside], values[inside])
+    keep &= _may_be_in_image(spec, T_world_from_cam, corners, znear)
     rows = []
     for i in np.flatnonzero(keep):
         hull, clipped = silhouette(spec, T_world_from_cam, corners[i], znear)
@@ -132,11 +160,7 @@ def boxes2d(instance_mask, table, kind, spec: CameraSpec, T_world_from_cam, vali
             continue
         sil = int(fill_silhouette(clipped, spec.width, spec.height).sum())
         vis = int(counts[i])
-        if vis:
-            v, u = np.nonzero(mask == i)
-            vbox = (u.min() - 0.5, v.min() - 0.5, u.max() + 0.5, v.max() + 0.5)
-        else:
-            vbox = (np.nan,) * 4
+        vbox = (lo_u[i] - 0.5, lo_v[i] - 0.5, hi_u[i] + 0.5, hi_v[i] + 0.5) if vis else (np.nan,) * 4
         occ = float(np.clip(1.0 - vis / sil, 0.0, 1.0)) if sil else 1.0
         box = (*clipped.min(axis=0), *clipped.max(axis=0))
         rows.append((i, kind[i], box, vbox, vis, sil, occ, float(np.clip(1.0 - area / _area(hull), 0.0, 1.0))))
