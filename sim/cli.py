@@ -212,73 +212,37 @@ def _world(args) -> int:
     return 0
 
 
-def _colour_depth(depth: np.ndarray, max_m: float = 100.0) -> np.ndarray:
-    """(H, W) depth m -> (H, W, 3) uint8 RGB, near bright (inverse-depth turbo colour map), sky black."""
-    import cv2
-
-    d = np.where(np.isfinite(depth), depth, np.inf)
-    inv = np.clip(1.0 / np.maximum(d, 1.0), 1.0 / max_m, 1.0)
-    v = np.round(255 * (np.log(inv) - np.log(1.0 / max_m)) / -np.log(1.0 / max_m)).astype(np.uint8)
-    rgb = cv2.applyColorMap(v, cv2.COLORMAP_TURBO)[..., ::-1].copy()
-    rgb[~np.isfinite(depth)] = 0
-    return rgb
-
-
-def _palette(ids: np.ndarray, offset: int = 0) -> np.ndarray:
-    """Integer ids (H, W) -> distinct RGB colours (H, W, 3) uint8 (a fixed hash; ids < 0 black)."""
-    i = ids.astype(np.int64) + offset
-    rgb = np.stack([(i * 97 + 31) % 256, (i * 57 + 131) % 256, (i * 173 + 71) % 256], axis=-1).astype(np.uint8)
-    rgb[ids < 0] = 0
-    return rgb
-
-
-def contact_sheet(obs: dict, labels: dict) -> np.ndarray:
-    """RGB uint8 grid: one row per camera (colour, depth, semantic, instance), camera names written in."""
-    import cv2
-
-    rows = []
-    for name, img in obs.items():
-        lab = labels["cameras"][name]
-        colour = img if img.dtype == np.uint8 else (img.astype(np.float32) * (255.0 / 4095.0)).astype(np.uint8)
-        sem = _palette(lab["semantic"].astype(np.int64))
-        sem[lab["semantic"] == 0] = (0, 0, 0)
-        tiles = [colour, _colour_depth(lab["depth"]), sem, _palette(lab["instance"], 1)]
-        row = np.concatenate([np.pad(t, ((1, 1), (1, 1), (0, 0))) for t in tiles], axis=1)
-        cv2.putText(row, name, (4, 12), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (255, 255, 255), 1, cv2.LINE_AA)
-        rows.append(row)
-    return np.concatenate(rows, axis=0)
-
-
 def _render(args) -> int:
     """Render the camera rig of a Drive-v0 episode: a PNG contact sheet after K zero-action steps, and
-    optionally an MP4 of the first camera over those steps."""
+    optionally an MP4 of the whole rig (a mosaic of every camera) over those steps."""
     import cv2
     import gymnasium as gym
     from tqdm import tqdm
 
     import sim  # noqa: F401  (registers the environments)
+    from sim.labels.sheet import contact_sheet, rig_mosaic
 
     camera = {"width": args.width, "height": args.height, "labels": True}
     if args.cameras:
         camera["cameras"] = tuple(c for c in args.cameras.split(",") if c)
     env = gym.make("roadloop/Drive-v0", obs_mode="camera", camera=camera, num_traffic=args.traffic)
     obs, info = env.reset(seed=args.seed)
-    main = next(iter(obs))
-    frames = [obs[main]]
+    frames = [rig_mosaic(obs)]
     for _ in tqdm(range(args.steps), desc="render", unit="step", file=sys.stderr, disable=not args.video):
         obs, _, term, trunc, info = env.step(np.zeros(2, np.float32))
-        frames.append(obs[main])
+        frames.append(rig_mosaic(obs))
         if term or trunc:
             break
     sheet = contact_sheet(obs, info["labels"])
     if not cv2.imwrite(str(args.out), sheet[..., ::-1]):
         raise SystemExit(f"roadloop render: could not write {args.out}")
-    print(f"{args.out}: {len(obs)} cameras x (colour, depth, semantic, instance), {sheet.shape[1]}x{sheet.shape[0]} px")
+    print(f"{args.out}: {len(obs)} cameras x (colour, depth, semantic, instance, normals), "
+          f"{sheet.shape[1]}x{sheet.shape[0]} px")
     if args.video:
         from sim.video import write_mp4
 
         write_mp4(frames, args.video, fps=env.unwrapped.config.control_hz)
-        print(f"{args.video}: {len(frames)} frames of {main}")
+        print(f"{args.video}: {len(frames)} frames of the {len(obs)}-camera rig")
     env.close()
     return 0
 
@@ -372,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=0, help="zero-action steps before the sheet is taken")
     p.add_argument("--cameras", default="", help="comma-separated camera names (default: the whole rig)")
     p.add_argument("--traffic", type=int, default=8, help="traffic vehicles")
-    p.add_argument("--video", help="also write an MP4 of the first camera over the steps")
+    p.add_argument("--video", help="also write an MP4 of every camera (a mosaic) over the steps")
     p.set_defaults(func=_render)
     p = sub.add_parser("envs", help="list the registered environment ids")
     p.set_defaults(func=_envs)

@@ -84,7 +84,7 @@ def test_roadloop_render_writes_png(tmp_path):
     import cv2
 
     img = cv2.imread(str(out))
-    assert img.shape[0] == 2 * 34 and img.shape[1] == 4 * 50
+    assert img.shape[0] == 2 * 34 and img.shape[1] == 5 * 50
 
 
 def _step_obs(env, seed=3, steps=2, action=(0.3, 0.2)):
