@@ -1,4 +1,5 @@
-"""Static world geometry from the lane graph: ground, road surface, lane markings, curbs and placed props.
+"""Static world geometry from the lane graph: ground, road surface, lane markings, curbs, sidewalks and
+placed props.
 
 World frame: x, y on the ground (m), z up. ``static_geometry(world)`` returns, per semantic class, a
 ``Geometry`` of world-space triangles with linear RGB colours and unit normals; ``sim.render.scene``
@@ -7,15 +8,18 @@ every <= MAX_STEP_M m of arc, more on curves).
 """
 from __future__ import annotations
 
+import itertools
 from typing import NamedTuple
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from sim.assets.meshes import PART_COLOURS, prop_mesh
+from sim.assets.textures import ASPHALT_RGB, TEXTURE_TILE_M
 from sim.traffic.vehicle_classes import PALETTE
 from sim.world import PROP_KINDS, World
 
-STATIC_CLASSES = ("ground", "road", "lane_marking", "curb", *PROP_KINDS)
+STATIC_CLASSES = ("ground", "road", "lane_marking", "curb", "sidewalk", *PROP_KINDS)
 """Semantic classes of the static geometry, in id order after "sky" (see sim.render.SEMANTIC_CLASSES)."""
 
 ROAD_Z = 0.0
@@ -24,20 +28,25 @@ GROUND_Z = -0.03
 MARKING_WIDTH_M = 0.15
 DASH_M, GAP_M = 3.0, 6.0
 CURB_WIDTH_M, CURB_HEIGHT_M = 0.25, 0.15
+SIDEWALK_WIDTH_M = 2.0
+"""Sidewalks run beside each curb on its side away from the road, their top level with the curb's."""
+SIDEWALK_CLEAR_M = 0.3
+"""Smallest distance from a sidewalk (beyond its curb edge) to any lane, m."""
 GROUND_MARGIN_M = 300.0
 GROUND_TILE_M = 50.0
 MAX_STEP_M = 2.0
 MAX_TURN_RAD = 0.03
 """Road, marking and curb polylines are resampled: a point at least every MAX_STEP_M m of arc, and
 wherever the heading turned by MAX_TURN_RAD since the last kept point."""
-COLOURS = {"ground": (85, 120, 60), "road": (75, 75, 78), "lane_marking": (235, 235, 225),
-           "curb": (165, 165, 160)}
+COLOURS = {"ground": (85, 120, 60), "road": ASPHALT_RGB, "lane_marking": (235, 235, 225),
+           "curb": (165, 165, 160), "sidewalk": (188, 184, 175)}
 
 
 class Geometry(NamedTuple):
     """Triangles of one semantic class: ``tris`` (T,3,3) world m, ``colours`` (T,3) linear RGB,
-    ``normals`` (T,3) unit (per face); ``uv`` (T,3,2) texture coordinates of the road-surface texture
-    (None: untextured)."""
+    ``normals`` (T,3) unit (per face); ``uv`` (T,3,2) coordinates into the road-surface texture
+    (``sim.assets.textures.asphalt_texture``, repeated), or None: untextured. Where uv is given the
+    texture colour replaces the vertex colour (``colours`` stays the flat fallback)."""
 
     tris: np.ndarray
     colours: np.ndarray
@@ -45,12 +54,12 @@ class Geometry(NamedTuple):
     uv: np.ndarray | None = None
 
 
-def _geometry(tris, colours, normals) -> Geometry:
+def _geometry(tris, colours, normals, uv=None) -> Geometry:
     tris = np.asarray(tris, float)
     if normals is None:
         n = np.cross(tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0])
         normals = n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
-    return Geometry(tris, np.asarray(colours, float), np.asarray(normals, float))
+    return Geometry(tris, np.asarray(colours, float), np.asarray(normals, float), uv)
 
 
 def linear_rgb(rgb) -> np.ndarray:
@@ -152,7 +161,7 @@ def static_geometry(w: World) -> dict[str, Geometry]:
         p = np.concatenate([j.polygon, np.full((len(j.polygon), 1), ROAD_Z)], axis=1)
         road.append(_face_up(np.stack([np.repeat(p[:1], len(p) - 2, 0), p[1:-1], p[2:]], axis=1)))
     road = np.concatenate(road)
-    out["road"] = (road, np.tile(linear_rgb(COLOURS["road"]), (len(road), 1)), up(road))
+    out["road"] = (road, np.tile(linear_rgb(COLOURS["road"]), (len(road), 1)), up(road), road[..., :2] / TEXTURE_TILE_M)
     marks = []
     for lane in graph.lanes:
         if lane.junction_id >= 0:
@@ -193,6 +202,9 @@ def static_geometry(w: World) -> dict[str, Geometry]:
     if curbs:
         curbs = np.concatenate(curbs)
         out["curb"] = (curbs, np.tile(linear_rgb(COLOURS["curb"]), (len(curbs), 1)), None)
+    walks = _sidewalks(w)
+    if len(walks):
+        out["sidewalk"] = (walks, np.tile(linear_rgb(COLOURS["sidewalk"]), (len(walks), 1)), None)
     props = w.props
     for code, name in enumerate(PROP_KINDS):
         sel = props.kind == code
@@ -206,4 +218,69 @@ def static_geometry(w: World) -> dict[str, Geometry]:
             body = linear_rgb(PALETTE[np.arange(int(sel.sum())) % len(PALETTE)])
             col = np.where(paint[:, None], np.repeat(body, per, axis=0), col)
         out[name] = (tris, col, nrm)
-    return {k: _geometry(t, c, n) for k, (t, c, n) in out.items()}
+    return {k: _geometry(*v) for k, v in out.items()}
+
+
+def _sidewalks(w: World) -> np.ndarray:
+    """(T,3,3) sidewalk slabs: top, outer face and end caps, SIDEWALK_WIDTH_M wide beside each curb on
+    its off-road side. A curb segment gets no sidewalk where the slab would come within
+    SIDEWALK_CLEAR_M of a lane or enter a junction area, or where a roadside parked car stands."""
+    graph, props = w.lanes, w.props
+    parked = (props.kind == PROP_KINDS.index("parked_car")) & ~props.on_lane
+    cars = props.corners()[parked]
+    car_tree = cKDTree(props.xy[parked]) if len(cars) else None
+    out = []
+    for line in w.curbs:
+        if len(line) < 2:
+            continue
+        k = _decimate(line)
+        p, n = line[k], _normals2(line)[k]
+        probe = np.concatenate([p + n, p - n])  # 1 m beyond the curb on either side
+        on = (graph.lanes_within(probe, 0.0) | graph.in_areas(probe)).reshape(2, -1).mean(axis=1)
+        n = n if on[0] < on[1] else -n
+        inner, outer = p + 0.5 * CURB_WIDTH_M * n, p + (0.5 * CURB_WIDTH_M + SIDEWALK_WIDTH_M) * n
+        # Samples on each segment's slab (S, 9*5, 2): rows across no more than 0.25 m apart, columns
+        # along no more than 0.5 m apart (decimated segments are <= MAX_STEP_M long).
+        f = np.linspace(0.0, 1.0, 9)[:, None, None]
+        g = np.linspace(0.0, 1.0, 5)[None, :, None]
+        a0, a1, b0, b1 = inner[:-1, None, None], inner[1:, None, None], outer[:-1, None, None], outer[1:, None, None]
+        pts = ((1 - g) * ((1 - f) * a0 + f * b0) + g * ((1 - f) * a1 + f * b1)).reshape(-1, 2)
+        beyond = np.tile(np.repeat(f[:, 0, 0] > 0, 5), len(p) - 1)  # all but the row along the curb
+        near = graph.lanes_within(pts, 0.1) | graph.in_areas(pts)
+        near[beyond] |= graph.lanes_within(pts[beyond], SIDEWALK_CLEAR_M)
+        if car_tree is not None:
+            near |= _in_boxes(pts, cars, car_tree)
+        keep = ~near.reshape(len(p) - 1, -1).any(axis=1)
+        if keep.any():
+            out.append(_slab(inner, outer, keep))
+    return np.concatenate(out) if out else np.zeros((0, 3, 3))
+
+
+def _in_boxes(xy: np.ndarray, corners: np.ndarray, tree: cKDTree) -> np.ndarray:
+    """(M,) bool: point inside any of the (B,4,2) convex quads (either winding); `tree` over their centres."""
+    reach = float(np.max(np.linalg.norm(corners - corners.mean(axis=1, keepdims=True), axis=2)))
+    found = tree.query_ball_point(xy, reach)
+    counts = np.fromiter(map(len, found), int, len(found))
+    box = np.fromiter(itertools.chain.from_iterable(found), int, int(counts.sum()))
+    q = np.repeat(np.arange(len(xy)), counts)
+    c = corners[box]
+    e, r = np.roll(c, -1, axis=1) - c, xy[q, None] - c
+    cross = e[..., 0] * r[..., 1] - e[..., 1] * r[..., 0]
+    inside = np.all(cross >= 0, axis=1) | np.all(cross <= 0, axis=1)
+    return np.bincount(q[inside], minlength=len(xy)) > 0
+
+
+def _slab(inner: np.ndarray, outer: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Top at CURB_HEIGHT_M between polylines inner and outer (N,2) over the kept segments, the outer
+    vertical face, and end caps where a run of kept segments starts or stops."""
+    z = CURB_HEIGHT_M
+    lift = lambda q, h: np.concatenate([q, np.full((len(q), 1), h)], axis=1)  # noqa: E731
+    top = _strip(inner, outer, z, keep)
+    lo, hi = lift(outer, 0.0), lift(outer, z)
+    face = np.concatenate([np.stack([lo[:-1], lo[1:], hi[1:]], axis=1), np.stack([lo[:-1], hi[1:], hi[:-1]], axis=1)])
+    face = face[np.tile(keep, 2)]
+    edges = np.diff(np.concatenate([[False], keep, [False]]).astype(int))
+    ends = np.concatenate([np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)])
+    i_lo, i_hi, o_lo, o_hi = lift(inner[ends], 0.0), lift(inner[ends], z), lift(outer[ends], 0.0), lift(outer[ends], z)
+    caps = np.concatenate([np.stack([i_lo, o_lo, o_hi], axis=1), np.stack([i_lo, o_hi, i_hi], axis=1)])
+    return np.concatenate([top, face, caps])

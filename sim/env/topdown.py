@@ -5,6 +5,7 @@ import cv2
 import numpy as np
 
 from sim.env.raster import SHIFT, View, WorldRaster, boxes_px, polyline_px
+from sim.world import PROP_KINDS
 
 GRASS = (70, 110, 55)
 ASPHALT = (80, 80, 84)
@@ -13,7 +14,10 @@ ROUTE = (60, 140, 255)
 EGO = (220, 40, 40)
 PUPPET = (190, 150, 230)
 """Static and replayed scenario actors."""
-PROP_COLOURS = np.array([[35, 90, 35], [150, 150, 150], [255, 120, 0], [110, 110, 160]], np.uint8)
+PROP_RGB = {"tree": (35, 90, 35), "pole": (150, 150, 150), "cone": (255, 120, 0), "parked_car": (110, 110, 160),
+            "barrier": (175, 172, 165)}
+PROP_COLOURS = np.array([PROP_RGB[k] for k in PROP_KINDS], np.uint8)
+"""Top-down colour per prop kind code (row = index into PROP_KINDS)."""
 
 
 def render_topdown(frame, size: int, m_per_px: float) -> np.ndarray:

@@ -21,6 +21,7 @@ import numpy as np
 
 from sim.assets.meshes import NOMINAL_SIZE, PART_COLOURS, vehicle_mesh
 from sim.assets.road import STATIC_CLASSES, linear_rgb, static_geometry, trimesh_tris
+from sim.assets.textures import asphalt_texture
 from sim.traffic.vehicle_classes import CLASS_NAMES, PALETTE
 from sim.world import World
 
@@ -79,8 +80,8 @@ class WorldScene:
     """Render data of `world`: ``static`` (MeshData of every static chunk, merged over classes; chunk i
     is indices ``chunk_ranges[i, 0]`` .. ``+ chunk_ranges[i, 1]``), ``meshes``
     {mesh name: MeshData} of the actor classes, ``instances`` {mesh name: (K, 12) float32} (rewritten
-    by ``update``; ``version`` counts updates), ``surface`` the road texture (H, W, 3) uint8 sRGB or
-    None. ``draw_ego``: draw actors of kind -1."""
+    by ``update``; ``version`` counts updates), ``surface`` the road texture (H, W, 3) uint8 sRGB
+    (``sim.assets.textures.asphalt_texture`` of the world's surface parameters). ``draw_ego``: draw actors of kind -1."""
 
     def __init__(self, world: World, draw_ego: bool = False, ambient: float = 0.35, sun_intensity: float = 3.0,
                  max_range: float = MAX_RANGE_M, chunk_m: float = CHUNK_M):
@@ -91,7 +92,7 @@ class WorldScene:
         self.sun_direction = np.array([0.4, 0.3, -0.85]) / np.linalg.norm([0.4, 0.3, -0.85])
         self.max_range = float(max_range)
         self.chunk_m = float(chunk_m)
-        self.surface = None
+        self.surface = asphalt_texture(world.surface)
         geometry = static_geometry(world)
         parts = [(g, SEMANTIC_ID[name]) for name, g in geometry.items() if len(g.tris)]
         tris = np.concatenate([g.tris for g, _ in parts])

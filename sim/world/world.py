@@ -8,7 +8,7 @@ import numpy as np
 from .lanes import LaneGraph
 from .spec import WorldSpec
 
-PROP_KINDS = ("tree", "pole", "cone", "parked_car")
+PROP_KINDS = ("tree", "pole", "cone", "parked_car", "barrier")
 JUNCTION_KINDS = ("four_way", "t_junction", "merge", "cul_de_sac")
 ROAD_KINDS = ("road", "ramp")
 

@@ -166,6 +166,32 @@ def test_obstacles_placed_on_lanes_when_asked():
         assert set(np.array(PROP_KINDS)[w.props.kind[on]]) <= {"cone", "parked_car"}
 
 
+def test_barriers_line_the_outside_of_tight_curves():
+    count = 0
+    for w in worlds()[:10]:
+        sel = w.props.kind == PROP_KINDS.index("barrier")
+        count += sel.sum()
+        lane, s, d = w.lanes.locate(w.props.xy[sel])
+        kappa = np.array([np.interp(si, w.lanes.lanes[i].s, w.lanes.lanes[i].curvature) for i, si in zip(lane, s)])
+        along = np.array([np.interp(si, w.lanes.lanes[i].s, w.lanes.lanes[i].heading) for i, si in zip(lane, s)])
+        assert np.mean(d * kappa < 0) > 0.9  # on the side away from the centre of curvature
+        assert np.mean(np.abs(np.sin(w.props.heading[sel] - along)) < 0.2) > 0.9
+    assert count > 50
+
+
+def test_barriers_leave_the_other_props_and_the_generator_stream_alone(monkeypatch):
+    import sim.world.props as props_module
+    a = world(3)
+    empty = (np.zeros(0, np.int8), np.zeros((0, 2)), np.zeros(0), np.zeros((0, 3)))
+    monkeypatch.setattr(props_module, "_barriers", lambda *args: empty)
+    b = generate_world(WorldSpec(), np.random.default_rng(3))
+    rest = a.props.kind != PROP_KINDS.index("barrier")
+    assert rest.sum() == len(b.props) < len(a.props)
+    assert np.array_equal(a.props.xy[rest], b.props.xy) and np.array_equal(a.props.kind[rest], b.props.kind)
+    assert np.flatnonzero(~rest).min() == len(b.props)  # appended after every other prop
+    assert a.surface == b.surface
+
+
 # ------------------------------------------------------------------------- determinism
 def _arrays(w):
     out = [lane.centerline for lane in w.lanes.lanes] + [lane.curvature for lane in w.lanes.lanes]
