@@ -34,7 +34,7 @@ SIDEWALK_CLEAR_M = 0.3
 """Smallest distance from a sidewalk (beyond its curb edge) to any lane, m."""
 GROUND_MARGIN_M = 300.0
 GROUND_TILE_M = 50.0
-MAX_STEP_M = 2.0
+MAX_STEP_M = 5.0
 MAX_TURN_RAD = 0.03
 """Road, marking and curb polylines are resampled: a point at least every MAX_STEP_M m of arc, and
 wherever the heading turned by MAX_TURN_RAD since the last kept point."""
