@@ -120,13 +120,20 @@ class CameraConfig:
     """Seed of the mount jitter: fixed per vehicle (env instance), independent of the episode seed."""
     motion_blur: bool = False
     """True: blur each image over its exposure by the flow of the ego's own motion (speed, lateral speed,
-    yaw rate; static scene). Costs a depth pass and ~8 ms per 320x240 frame."""
+    yaw rate) and of the other actors (their speed along their heading). Costs depth and instance passes and
+    a few ms per frame."""
+    rolling_shutter_s: float = 0.0
+    """Rolling-shutter readout time, s (0: global shutter): rows are exposed one after another from the
+    top, so moving things slant (``sim.sensors.rolling``)."""
 
     def __post_init__(self):
         if not isinstance(self.rig, str) or not self.rig:
             raise ValueError(f"CameraConfig.rig: expected a rig name, got {self.rig!r}")
         _require_int(self, "width", 8, 4096, " px")
         _require_int(self, "height", 8, 4096, " px")
+        if not (isinstance(self.rolling_shutter_s, (int, float)) and 0.0 <= self.rolling_shutter_s <= 0.1):
+            raise ValueError(f"CameraConfig.rolling_shutter_s: expected a readout time in [0, 0.1] s, got "
+                             f"{self.rolling_shutter_s!r}")
         if self.cameras is not None:
             if isinstance(self.cameras, str) or not all(isinstance(c, str) and c for c in self.cameras):
                 raise ValueError(f"CameraConfig.cameras: expected a tuple of camera names, got {self.cameras!r}")

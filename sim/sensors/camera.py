@@ -80,6 +80,9 @@ class CameraSpec:
     variance ``mean_e + read_noise_e^2``; same photon-transfer curve above a few electrons)"""
     serial: int = 0
     """sensor serial number: seeds the fixed-pattern (PRNU/DSNU) noise of this physical sensor"""
+    rolling_shutter_s: float = 0.0
+    """rolling-shutter readout time of the whole frame, s (row ``r`` starts ``r * rolling_shutter_s /
+    height`` after the top row, :mod:`sim.sensors.rolling`); 0 = global shutter"""
 
     def __post_init__(self):
         object.__setattr__(self, "dist_coeffs", tuple(float(c) for c in self.dist_coeffs))
@@ -107,7 +110,7 @@ class CameraSpec:
             v = getattr(self, name)
             if not (math.isfinite(v) and v > 0):
                 raise ValueError(f"{name} must be positive and finite, got {v}")
-        for name in ("read_noise_e", "dark_current_e_per_s", "prnu", "dsnu_e"):
+        for name in ("read_noise_e", "dark_current_e_per_s", "prnu", "dsnu_e", "rolling_shutter_s"):
             v = getattr(self, name)
             if not (math.isfinite(v) and v >= 0):
                 raise ValueError(f"{name} must be >= 0 and finite, got {v}")

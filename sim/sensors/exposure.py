@@ -12,7 +12,8 @@ Per pixel and channel (float32, vectorised over the frame):
 ``conversion_gain = gain * (2^bits - 1 - black_level) / full_well_e`` DN/e-, so at gain 1 the full
 well meets ADC full scale. PRNU (fraction) and DSNU (electrons) are a fixed pattern of the physical
 sensor, drawn once from ``spec.serial`` (its own ``Generator``, not the episode's); all temporal
-noise comes from the ``np.random.Generator`` passed in. Irradiance is the renderer's linear RGB in
+noise comes from the ``np.random.Generator`` passed in (directly, or through one key of a compiled
+counter-based stream: :data:`BACKENDS`). Irradiance is the renderer's linear RGB in
 arbitrary radiometric units (``spec.sensitivity`` says how many electrons per second one unit makes
 at f/1).
 """
@@ -23,6 +24,10 @@ import functools
 import numpy as np
 
 from sim.sensors.camera import CameraSpec, K, pixel_rays
+from sim.sensors.noise import photon_transfer
+
+BACKENDS = ("numba", "numpy")
+"""how :func:`expose` draws the temporal noise (see there)"""
 
 
 @functools.lru_cache(maxsize=64)
@@ -79,25 +84,25 @@ def _electron_maps(spec: CameraSpec, channels: int):
     return scale, offset
 
 
-def mean_electrons(spec: CameraSpec, irradiance: np.ndarray) -> np.ndarray:
-    """Noise-free expected electrons (H, W, C) float32 for linear irradiance (H, W) or (H, W, C)."""
+def _irradiance(spec: CameraSpec, irradiance: np.ndarray) -> np.ndarray:
     irr = np.asarray(irradiance, dtype=np.float32)
     if irr.ndim == 2:
         irr = irr[..., None]
     if irr.shape[:2] != (spec.height, spec.width):
         raise ValueError(f"irradiance is {irr.shape[:2]}, the camera is {(spec.height, spec.width)} (H, W)")
+    return irr
+
+
+def mean_electrons(spec: CameraSpec, irradiance: np.ndarray) -> np.ndarray:
+    """Noise-free expected electrons (H, W, C) float32 for linear irradiance (H, W) or (H, W, C)."""
+    irr = _irradiance(spec, irradiance)
     scale, offset = _electron_maps(spec, irr.shape[2])
     mean = irr * scale
     mean += offset
     return mean
 
 
-def expose(spec: CameraSpec, irradiance: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Raw ADC output, uint16 DN, shape (H, W, C) (C = 1 for a 2-D input), from linear irradiance.
-
-    All temporal noise is drawn from ``rng``; the same generator state gives bit-identical output."""
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+def _expose_numpy(spec: CameraSpec, irradiance: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     mean = mean_electrons(spec, irradiance)
     np.maximum(mean, 0.0, out=mean)
     if spec.shot_noise == "poisson":
@@ -119,6 +124,46 @@ def expose(spec: CameraSpec, irradiance: np.ndarray, rng: np.random.Generator) -
     return e.astype(np.uint16)
 
 
+def _expose_numba(spec: CameraSpec, irradiance: np.ndarray, rng: np.random.Generator, lut: np.ndarray | None):
+    irr = _irradiance(spec, irradiance)
+    scale, offset = _electron_maps(spec, irr.shape[2])
+    adc = {"read_noise_e": spec.read_noise_e, "full_well_e": spec.full_well_e, "conversion_gain": spec.conversion_gain,
+           "black_level": spec.black_level, "max_dn": spec.max_dn, "lut": lut}
+    key = rng.integers(2 ** 64, dtype=np.uint64)
+    if spec.shot_noise == "poisson":
+        electrons = rng.poisson(np.maximum(mean_electrons(spec, irr), 0.0)).astype(np.float32)
+        return photon_transfer(electrons, 1.0, 0.0, key, shot=0.0, **adc)
+    return photon_transfer(irr, scale, offset, key, shot=1.0, **adc)
+
+
+def _expose(spec, irradiance, rng, backend, lut):
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    if backend == "numba":
+        return _expose_numba(spec, irradiance, rng, lut)
+    if backend == "numpy":
+        raw = _expose_numpy(spec, irradiance, rng)
+        return raw, (None if lut is None else np.take(lut, raw))
+    raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+
+
+def expose(spec: CameraSpec, irradiance: np.ndarray, rng: np.random.Generator, backend: str = "numba") -> np.ndarray:
+    """Raw ADC output, uint16 DN, shape (H, W, C) (C = 1 for a 2-D input), from linear irradiance.
+
+    All temporal noise is drawn from ``rng``; the same generator state gives bit-identical output.
+    ``backend`` (:data:`BACKENDS`): ``"numba"`` (default, ~5x faster) draws one 64-bit key from ``rng``
+    and the Gaussian noise from that key's counter-based stream (:mod:`sim.sensors.noise`; Poisson
+    electrons still come from ``rng.poisson``); ``"numpy"`` draws every value from ``rng``
+    (``standard_normal``/``poisson``: the reference). Same distributions, different pixels."""
+    return _expose(spec, irradiance, rng, backend, None)[0]
+
+
+def expose_and_develop(spec: CameraSpec, irradiance: np.ndarray, rng: np.random.Generator,
+                       backend: str = "numba") -> tuple[np.ndarray, np.ndarray]:
+    """``(raw, image)``: :func:`expose` and :func:`develop` of one frame in one compiled call."""
+    return _expose(spec, irradiance, rng, backend, _lut(spec.black_level, spec.max_dn, spec.gamma))
+
+
 @functools.lru_cache(maxsize=64)
 def _lut(black_level: int, max_dn: int, gamma: float) -> np.ndarray:
     dn = np.arange(max_dn + 1, dtype=np.float64)
@@ -131,7 +176,7 @@ def _lut(black_level: int, max_dn: int, gamma: float) -> np.ndarray:
 def develop(spec: CameraSpec, raw: np.ndarray) -> np.ndarray:
     """Raw DN (uint16) -> display uint8 via black-level subtraction, normalisation and gamma (a
     cached ``2^bits``-entry lookup table); same shape."""
-    return _lut(spec.black_level, spec.max_dn, spec.gamma)[raw]
+    return np.take(_lut(spec.black_level, spec.max_dn, spec.gamma), raw)
 
 
 def dn_to_electrons(spec: CameraSpec, raw: np.ndarray) -> np.ndarray:

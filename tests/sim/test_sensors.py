@@ -1,16 +1,23 @@
 """Camera model: projection against hand-computed and OpenCV answers, distortion inverses,
-rectification, photon transfer, determinism, fixed pattern, motion blur, clipping, rig."""
+rectification, photon transfer (both noise backends), the counter-based normal stream, determinism,
+fixed pattern, motion blur, image velocity from the camera and the actors, rolling shutter, multi-face
+renders of wide lenses, clipping, rig."""
 from dataclasses import replace
 
 import cv2
 import numpy as np
 import pytest
+from scipy import stats
 
 from sim.sensors import (
-    RIGS, CameraSpec, K, default_rig, develop, distort, dn_to_electrons, ego_flow, expose, fixed_pattern,
-    mean_electrons, motion_blur, project, undistort, unproject, warp_maps,
+    RIGS, ActorMotion, CameraSpec, K, atlas_depth_scale, atlas_maps, atlas_shape, capture, default_rig, develop,
+    distort, dn_to_electrons, ego_flow, ego_velocity_field, expose, expose_and_develop, fixed_pattern,
+    mean_electrons, motion_blur, project, render_faces, rolling_shutter, rolling_shutter_maps, scene_flow,
+    undistort, unproject, warp_maps,
 )
 from sim.sensors.camera import pixel_rays
+from sim.sensors.noise import standard_normal
+from sim.sensors.rig import _R_FORWARD
 
 BC = (-0.28, 0.07, 0.001, -0.0015, -0.01)  # k1, k2, p1, p2, k3
 KB = (0.05, -0.01, 0.003, -0.0005)
@@ -115,15 +122,16 @@ def _flat_spec(**kw):
     return CameraSpec(**base)
 
 
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
 @pytest.mark.parametrize("shot_noise", ["gaussian", "poisson"])
-def test_photon_transfer_curve(shot_noise):
+def test_photon_transfer_curve(shot_noise, backend):
     spec = _flat_spec(shot_noise=shot_noise)
     rng = np.random.default_rng(6)
     unit_e = spec.sensitivity * spec.exposure_s / spec.f_number ** 2  # electrons per unit irradiance
     means, variances = [], []
     for target_e in (0.0, 500.0, 1500.0, 3000.0, 5000.0, 7000.0):
         irr = np.full((spec.height, spec.width), target_e / unit_e, np.float32)
-        a, b = (expose(spec, irr, rng).astype(np.float64) for _ in range(2))
+        a, b = (expose(spec, irr, rng, backend).astype(np.float64) for _ in range(2))
         means.append((0.5 * (a + b)).mean() - spec.black_level)  # DN
         variances.append(((a - b) ** 2).mean() / 2)  # temporal variance, DN^2 (pair difference)
     means, variances = np.array(means), np.array(variances)
@@ -137,17 +145,37 @@ def test_photon_transfer_curve(shot_noise):
                                rtol=0.01)
 
 
-def test_same_seed_same_image_different_seed_different():
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_same_seed_same_image_different_seed_different(backend):
     spec = CameraSpec(width=80, height=60, hfov_deg=60.0)
     irr = np.random.default_rng(7).random((60, 80, 3), dtype=np.float32)
-    a = develop(spec, expose(spec, irr, np.random.default_rng(11)))
-    b = develop(spec, expose(spec, irr, np.random.default_rng(11)))
-    c = develop(spec, expose(spec, irr, np.random.default_rng(12)))
+    a = develop(spec, expose(spec, irr, np.random.default_rng(11), backend))
+    b = develop(spec, expose(spec, irr, np.random.default_rng(11), backend))
+    c = develop(spec, expose(spec, irr, np.random.default_rng(12), backend))
     assert a.dtype == np.uint8 and a.shape == (60, 80, 3)
     assert np.array_equal(a, b)
     assert not np.array_equal(a, c)
+    raw, img = expose_and_develop(spec, irr, np.random.default_rng(11), backend)  # the fused pass: same frame
+    assert np.array_equal(img, a) and np.array_equal(raw, expose(spec, irr, np.random.default_rng(11), backend))
     with pytest.raises(TypeError):
-        expose(spec, irr, 11)
+        expose(spec, irr, 11, backend)
+    with pytest.raises(ValueError, match="backend"):
+        expose(spec, irr, np.random.default_rng(11), "cupy")
+
+
+def test_counter_based_normals():
+    x = standard_normal(123, 2_000_000).astype(np.float64)
+    assert abs(x.mean()) < 3e-3 and abs(x.std() - 1) < 2e-3
+    assert abs(stats.skew(x)) < 1e-2 and abs(stats.kurtosis(x)) < 2e-2
+    assert stats.kstest(x[:200_000], "norm").pvalue > 1e-3
+    for k in (1.0, 2.0, 3.0, 3.7, 4.5):  # both sides of the ziggurat's tail start (3.654)
+        expected = len(x) * 2 * stats.norm.sf(k)
+        assert abs((np.abs(x) > k).sum() - expected) < 5 * np.sqrt(expected) + 1, k
+    # a pure function of (key, index): prefixes agree, other keys differ and do not correlate
+    assert np.array_equal(standard_normal(123, 1001), x[:1001].astype(np.float32))
+    y = standard_normal(124, 200_000)
+    assert abs(np.corrcoef(x[:200_000], y)[0, 1]) < 0.01
+    assert abs(np.corrcoef(x[:-1], x[1:])[0, 1]) < 3e-3
 
 
 def test_fixed_pattern_follows_the_serial():
@@ -263,3 +291,159 @@ def test_lens_warp_from_pinhole_render():
     uv_render = project(render, P)[0][0]
     sampled = [cv2.remap(m, *[np.float32([[c]]) for c in uv_real], cv2.INTER_LINEAR)[0, 0] for m in maps]
     np.testing.assert_allclose(sampled, uv_render, atol=0.05)
+
+
+def test_velocity_field_same_through_a_lens_as_analytic():
+    pinhole = CameraSpec(width=120, height=90, hfov_deg=70.0)
+    lens = replace(pinhole, distortion="brown_conrady")  # zero coefficients: same geometry, numeric path
+    depth = np.random.default_rng(13).uniform(2.0, 30.0, (90, 120))
+    depth[:5] = np.inf
+    a = ego_velocity_field(pinhole, depth, (0.5, 0.1, 12.0), (0.02, 0.4, 0.05))
+    b = ego_velocity_field(lens, depth, (0.5, 0.1, 12.0), (0.02, 0.4, 0.05))
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(ego_flow(pinhole, depth, (0.5, 0.1, 12.0), (0.02, 0.4, 0.05), exposure_s=0.03),
+                               a * np.float32(0.03), rtol=1e-6)
+
+
+def _camera_looking_along_world_x(position=(5.0, 2.0, 1.5)):
+    T = np.eye(4)
+    T[:3, :3] = _R_FORWARD  # camera x = world -y, camera y = world -z, camera z = world +x
+    T[:3, 3] = position
+    return T
+
+
+def test_scene_flow_from_actor_and_camera_motion():
+    spec = CameraSpec(width=160, height=120, hfov_deg=60.0, exposure_s=0.02)
+    fx, Z, s = K(spec)[0, 0], 12.0, 3.0
+    T = _camera_looking_along_world_x()
+    depth = np.full((120, 160), Z)
+    depth[:10] = np.inf  # sky
+    instance = np.full((120, 160), -1, np.int32)
+    instance[40:80, 60:100] = 0
+    still = ((0.0, 0.0, 0.0), (0.0, 0.0, 0.0))
+    # an actor moving to the camera's right (world -y) at s m/s at depth Z: fx * s * T / Z px to the right
+    lateral = ActorMotion(velocity=[[0.0, -s, 0.0]], yaw_rate=[0.0], centre=[[0.0, 0.0, 0.0]])
+    flow = scene_flow(spec, depth, instance, T, still, lateral)
+    np.testing.assert_allclose(flow[instance == 0], np.tile([fx * s * 0.02 / Z, 0.0], (1600, 1)), rtol=1e-5)
+    assert (flow[instance == -1] == 0).all()  # static world, static camera
+    # the camera moving the other way gives the static world the same motion
+    everything = np.zeros((120, 160), np.int32)
+    moving_cam = ((0.0, s, 0.0), (0.0, 0.0, 0.0))
+    np.testing.assert_allclose(scene_flow(spec, depth, np.full_like(everything, -1), T, moving_cam, lateral),
+                               scene_flow(spec, depth, everything, T, still, lateral), atol=1e-5)
+    # and a turning camera in a static world agrees with ego_flow (angular velocity in the camera frame)
+    w_world = np.array([0.0, 0.0, 0.7])  # yawing left
+    turning = scene_flow(spec, depth, np.full_like(everything, -1), T, ((0.0, 0.0, 0.0), w_world), lateral)
+    np.testing.assert_allclose(turning, ego_flow(spec, depth, (0, 0, 0), T[:3, :3].T @ w_world), atol=1e-4)
+    # an actor spinning about the point seen at a pixel leaves that pixel still, its neighbours not
+    P = unproject(spec, np.array([[80.0, 60.0]]))[0]
+    P = P * Z / P[2]
+    centre = T[:3, :3] @ P + T[:3, 3]
+    spin = scene_flow(spec, depth, instance, T, still, ActorMotion([[0.0, 0.0, 0.0]], [1.5], [centre]))
+    assert np.abs(spin[60, 80]).max() < 1e-5 and np.abs(spin[60, 95]).max() > 0.01
+    with pytest.raises(ValueError, match="instance"):
+        scene_flow(spec, depth, np.full_like(everything, 3), T, still, lateral)
+
+
+def test_rolling_shutter_slants_a_moving_vertical_edge():
+    H, W, v, readout = 100, 120, 400.0, 0.05  # 20 px of motion during the readout
+    img = np.zeros((H, W), np.float32)
+    img[:, :60] = 1.0  # edge at u = 59.5
+    vel = np.zeros((H, W, 2), np.float32)
+    vel[..., 0] = v
+    out = rolling_shutter(img, vel, readout)
+    edge = out.sum(axis=1) - 0.5  # a bilinear step's row sum is its edge position + 1/2
+    assert edge[-1] - edge[0] == pytest.approx(v * readout * (H - 1) / H, abs=0.02)  # top row first
+    np.testing.assert_allclose(np.diff(edge), v * readout / H, atol=1e-3)  # straight slant
+    assert (edge[H // 2 - 1] + edge[H // 2]) / 2 == pytest.approx(59.5, abs=0.02)  # the middle row is the render
+    # through maps, the delay follows the destination rows: a flipped map still has its top row first
+    u, vv = np.mgrid[0:H, 0:W].astype(np.float32)[::-1]
+    flipped = capture(replace(_flat_spec(width=W, height=H), rolling_shutter_s=readout), img, np.random.default_rng(0),
+                      velocity=vel, lens_maps=(u, (H - 1) - vv), return_raw=True)[1][..., 0].astype(np.float64)
+    edge_dn = (flipped > flipped.max() / 2).sum(axis=1)
+    assert edge_dn[-1] - edge_dn[0] == pytest.approx(v * readout, abs=1.5)
+    with pytest.raises(ValueError, match="rolling_shutter_s"):
+        CameraSpec(width=10, height=10, hfov_deg=60.0, rolling_shutter_s=-0.01)
+
+
+def test_ordinary_lens_is_one_face():
+    spec = default_rig().camera("main_forward").spec
+    faces = render_faces(spec)
+    assert len(faces) == 1 and faces is render_faces(spec)
+    face = faces[0]
+    assert np.array_equal(face.R_cam_from_face, np.eye(3)) and face.offset == 0
+    assert face.spec.fx == face.spec.fy == min(K(spec)[0, 0], K(spec)[1, 1])  # the lens's centre focal length
+    assert face.spec.cx == (face.spec.width - 1) / 2 and face.spec.cy == (face.spec.height - 1) / 2
+    uv = project(face.spec, pixel_rays(spec).reshape(-1, 3))[0]  # every pixel ray, 1.5 px inside its edges
+    assert uv.min(axis=0).min() >= 1.0 - 1e-9 and (uv.max(axis=0) <= [face.spec.width - 2, face.spec.height - 2]).all()
+    assert (uv.min(axis=0) < 2.0).all()  # and no bigger than that
+    maps = atlas_maps(spec, faces)
+    assert all(np.array_equal(a, b) for a, b in zip(maps, warp_maps(face.spec, spec)))
+
+
+def test_fisheye_faces_cover_every_pixel():
+    spec = default_rig().camera("wide_forward").spec  # 140 deg Kannala-Brandt: corners ~88 deg off axis
+    faces = render_faces(spec)
+    assert len(faces) == 3
+    H, W = atlas_shape(faces)
+    assert W == sum(f.spec.width for f in faces) and [f.offset for f in faces] == [0, faces[0].spec.width, W - faces[2].spec.width]
+    assert sum(f.spec.width * f.spec.height for f in faces) <= 3 * spec.width * spec.height
+    for f in faces:
+        assert f.spec.fx == pytest.approx(K(spec)[0, 0]) and f.spec.fx == f.spec.fy
+        assert (f.spec.width / 2 - 1.5) / f.spec.fx <= np.tan(np.radians(60)) + 1 / f.spec.fx  # <= 120 deg
+    map_x, map_y = atlas_maps(spec, faces)
+    assert (map_x >= 0).all() and (map_y >= 0).all()
+    face_of = np.searchsorted([f.offset for f in faces], map_x, side="right") - 1
+    for i, f in enumerate(faces):  # each sample lies inside its face, bilinear neighbours included
+        sel = face_of == i
+        assert sel.any()
+        assert (map_x[sel] <= f.offset + f.spec.width - 1).all() and (map_y[sel] <= f.spec.height - 1).all()
+    # a rolling shutter's displaced samples stay in their face too (no bleeding into the neighbour)
+    fast = np.full((H, W, 2), 3000.0, np.float32)
+    rs_x, rs_y = rolling_shutter_maps(fast, 0.03, (map_x, map_y), faces)
+    assert np.abs(rs_x - map_x).max() > 40
+    assert np.array_equal(np.searchsorted([f.offset for f in faces], rs_x, side="right") - 1, face_of)
+    assert (rs_y <= np.array([f.spec.height - 1 for f in faces])[face_of]).all()
+
+
+def _blob(shape, centre, sigma=1.0):
+    vv, uu = np.mgrid[0:shape[0], 0:shape[1]]
+    return np.exp(-((uu - centre[0]) ** 2 + (vv - centre[1]) ** 2) / (2 * sigma ** 2)).astype(np.float32)
+
+
+@pytest.mark.parametrize("azimuth,elevation", [(62.0, 10.0), (-66.0, -35.0), (20.0, 45.0), (-5.0, -2.0)])
+def test_atlas_puts_a_point_where_the_lens_sees_it(azimuth, elevation):
+    spec = default_rig().camera("wide_forward").spec
+    faces = render_faces(spec)
+    a, e = np.radians(azimuth), np.radians(elevation)
+    P = 12.0 * np.array([[np.sin(a) * np.cos(e), -np.sin(e), np.cos(a) * np.cos(e)]])  # y is down
+    target, seen = project(spec, P)
+    assert seen[0]
+    atlas = np.zeros(atlas_shape(faces), np.float32)
+    for f in faces:  # "render" the point into every face that sees it
+        uv, ok = project(f.spec, P @ f.R_cam_from_face)
+        if ok[0]:
+            cols = slice(f.offset, f.offset + f.spec.width)
+            atlas[:f.spec.height, cols] = np.maximum(atlas[:f.spec.height, cols], _blob((f.spec.height, f.spec.width), uv[0]))
+    maps = atlas_maps(spec, faces)
+    out = cv2.remap(atlas, *maps, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    vv, uu = np.nonzero(out > 0.01 * out.max())
+    w = out[vv, uu]
+    centroid = np.array([(uu * w).sum(), (vv * w).sum()]) / w.sum()
+    assert np.hypot(*(centroid - target[0])) < 0.5
+    side = maps[0][round(target[0, 1]), round(target[0, 0])] >= faces[0].spec.width
+    assert side == (abs(azimuth) > 40)  # the side points really come from a side face
+
+
+def test_atlas_depth_scale_gives_camera_z():
+    spec = default_rig().camera("wide_forward").spec
+    faces = render_faces(spec)
+    scales = atlas_depth_scale(faces)
+    rng = np.random.default_rng(14)
+    for f, scale in zip(faces, scales):
+        assert scale.shape == (f.spec.height, f.spec.width) and scale.dtype == np.float32
+        k = K(f.spec)
+        for _ in range(5):
+            i, j, z_face = rng.integers(f.spec.height), rng.integers(f.spec.width), rng.uniform(1.0, 50.0)
+            P_face = z_face * np.array([(j - k[0, 2]) / k[0, 0], (i - k[1, 2]) / k[1, 1], 1.0])
+            assert z_face * scale[i, j] == pytest.approx((f.R_cam_from_face @ P_face)[2], rel=1e-5)

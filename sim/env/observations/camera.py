@@ -2,7 +2,7 @@
 
 Per camera and step::
 
-    sim.render.Renderer colour pass (linear float32, pinhole)  ->  sim.sensors.capture
+    sim.render.Renderer colour pass (linear float32, pinhole faces)  ->  sim.sensors.capture
     (vignetting, fixed-pattern and temporal noise from the env's RNG, 12-bit ADC, gamma)  ->  uint8 sRGB
     (or the uint16 raw DN with ``CameraConfig.raw12``)
 
@@ -18,25 +18,23 @@ Assumptions (documented, not modelled):
   are rendered from the actual (jittered) mounts. ``CameraObservation.rectification_maps(name)`` /
   ``rectify(image, name)`` warp an observation image into the camera's nominal virtual pinhole
   (``RigCamera.virtual``), as a perception stack would with the car's calibration.
-* Lenses (``CameraConfig.distortion``, default on): each camera is rendered as a pinhole covering its
-  lens's field (same centre focal length as the lens, or less where the render would exceed
-  ``MAX_RENDER_SCALE`` times the image on a side) and the render is warped into the real distorted
-  camera by ``sim.sensors.rectify.warp_maps`` (bilinear, inside ``sim.sensors.capture``). Pinholes
-  cannot see 180 deg, so the render's half-angles are capped at ``MAX_PINHOLE_HFOV_DEG / 2``
-  horizontally and vertically: the 140 deg fisheye ``wide_forward`` (and the corners of any lens
-  reaching beyond 60 deg off axis) is clipped; pixels whose ray lies outside the render are black in
-  the image (and "nothing" in the labels: depth inf, semantic 0, instance -1). Label passes (depth,
-  semantic, instance) are warped with the same maps by nearest-neighbour sampling, so they stay aligned
-  with the image; ``K`` plus ``distortion``/``dist_coeffs`` in the labels describe the real camera, and
-  depth stays z along its optical axis (the render and the real camera share an orientation). With
-  ``distortion=False`` every camera is an undistorted pinhole of its own HFOV, capped at
-  ``MAX_PINHOLE_HFOV_DEG``. Vignetting and sensor noise are always applied.
-* Motion blur (``CameraConfig.motion_blur``, default off: ~8 ms per 320x240 frame plus a depth pass):
-  the pinhole render is blurred by the flow of the camera's own motion over its exposure
-  (``sim.sensors.blur.ego_flow``) from the ego's speed, lateral speed and yaw rate (planar rigid-body
-  motion of the vehicle frame, static scene: other actors' motion is not blurred).
+* Lenses (``CameraConfig.distortion``, default on): each camera is rendered as one or more pinhole
+  *faces* (``sim.sensors.multiview.render_faces``: one for an ordinary lens, at its centre focal length
+  or less where the render would exceed ``MAX_RENDER_SCALE`` times the image on a side; three for the
+  140 deg fisheye ``wide_forward``, no face wider than ``MAX_PINHOLE_HFOV_DEG``) and the faces, side by
+  side, are warped into the real distorted camera by ``atlas_maps`` (bilinear, inside
+  ``sim.sensors.capture``). Label passes are warped with the same maps by nearest-neighbour sampling,
+  so they stay aligned with the image; each face's depth is first turned into z along the real camera's
+  axis and its normals rotated into the real camera's frame. ``K`` plus ``distortion``/``dist_coeffs`` in
+  the labels describe the real camera. With ``distortion=False`` every camera is an undistorted pinhole
+  of its own HFOV, capped at ``MAX_PINHOLE_HFOV_DEG``. Vignetting and sensor noise are always applied.
+* Motion (``CameraConfig.motion_blur``, default off; ``rolling_shutter_s``, default 0): each face's
+  image velocity comes from ``sim.sensors.blur.scene_velocity_field``: the camera rides the ego (its
+  speed, lateral speed and yaw rate), actors move along their heading at their speed (their yaw rate is
+  not tracked: 0), the rest of the world is still. Blur integrates it over the exposure; the rolling
+  shutter shifts each row by its readout delay.
 * Render scenes: one ``WorldScene`` per world, cached on the observation object (which the env owns)
-  keyed by the Scene, at most ``MAX_CACHED_RENDER_SCENES``; actor nodes are moved each step. One
+  keyed by the Scene, at most ``MAX_CACHED_RENDER_SCENES``; actor instances are moved each step. One
   ``Renderer`` (GL context) per env draws every world; all cameras of a step are drawn in one call
   (``Renderer.render_views``: side by side in one framebuffer, one readback per pass). The cache is
   dropped on pickling and rebuilt on the next observation.
@@ -54,17 +52,18 @@ from sim.env.observations.base import Frame, ObservationType, register_observati
 from sim.labels.boxes2d import boxes2d, camera_pose
 from sim.labels.cuboids import cuboids
 from sim.labels.lanes import lane_polylines
-from sim.sensors.blur import ego_flow
+from sim.sensors.blur import ActorMotion, scene_velocity_field
 from sim.sensors.camera import K as camera_K
-from sim.sensors.camera import CameraSpec, pixel_rays
+from sim.sensors.camera import CameraSpec
+from sim.sensors.multiview import Face, atlas_depth_scale, atlas_maps, render_faces
 from sim.sensors.pipeline import capture
-from sim.sensors.rectify import apply_maps, rectification_maps, warp_maps
+from sim.sensors.rectify import apply_maps, rectification_maps
 from sim.sensors.rig import RIGS
 
 REAR_AXLE_BEHIND_CENTRE_M = 1.45
 """Vehicle-frame origin (below the rear axle) behind the ego's box centre, m."""
 MAX_PINHOLE_HFOV_DEG = 120.0
-"""Widest HFOV rendered (wider lenses are rendered as pinholes of this HFOV), deg."""
+"""Widest field of one pinhole render (a face), deg; wider lenses get several faces."""
 MAX_RENDER_SCALE = 2.0
 """With ``distortion``, the pinhole render is at most this many times the image's width and height."""
 MAX_CACHED_RENDER_SCENES = 4
@@ -76,35 +75,29 @@ ZNEAR_M, ZFAR_M = 0.1, 1000.0
 @dataclass(frozen=True, eq=False)
 class CameraSetup:
     """One configured camera: ``cam`` the (jittered) RigCamera; ``spec`` the camera the observation
-    images are in (the real lens, or the capped pinhole without ``distortion``); ``render`` the pinhole
-    that is drawn (OpenCV pixel centres) and ``intr`` its renderer Intrinsics; ``lens_maps`` warp the
-    render into ``spec`` (None: the render is the image)."""
+    images are in (the real lens, or the capped pinhole without ``distortion``); ``faces`` the pinhole
+    renders side by side in the camera's atlas (``sim.sensors.multiview``; one face unless the lens is
+    wider than one capped pinhole) and ``intrs`` their renderer Intrinsics; ``lens_maps`` warp the atlas
+    into ``spec`` (None: the render is the image)."""
 
     name: str
     cam: object
     spec: CameraSpec
-    render: CameraSpec
-    intr: object
+    faces: tuple
+    intrs: tuple
     lens_maps: tuple | None
 
     def __iter__(self):  # (name, RigCamera, spec), as before
         return iter((self.name, self.cam, self.spec))
 
-
-def render_pinhole(spec: CameraSpec, max_hfov_deg: float = MAX_PINHOLE_HFOV_DEG,
-                   max_scale: float = MAX_RENDER_SCALE) -> CameraSpec:
-    """Centred square-pixel pinhole (same optical axis) whose image covers the field of every pixel of
-    ``spec`` (plus a 1.5 px margin for bilinear sampling), half-angles capped at ``max_hfov_deg / 2``."""
-    rays = pixel_rays(spec)
-    front = rays[..., 2] > 1e-9
-    cap = np.tan(np.radians(max_hfov_deg) / 2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        tx = min(float(np.max(np.abs(rays[..., 0][front] / rays[..., 2][front]))), cap)
-        ty = min(float(np.max(np.abs(rays[..., 1][front] / rays[..., 2][front]))), cap)
-    k = camera_K(spec)
-    f = min(k[0, 0], k[1, 1], (max_scale * spec.width / 2 - 1.5) / tx, (max_scale * spec.height / 2 - 1.5) / ty)
-    w, h = int(np.ceil(2 * (f * tx + 1.5))), int(np.ceil(2 * (f * ty + 1.5)))
-    return CameraSpec(width=w, height=h, fx=f, fy=f, cx=(w - 1) / 2, cy=(h - 1) / 2, exposure_s=spec.exposure_s)
+    def face_poses(self, pose: np.ndarray) -> list[np.ndarray]:
+        """World-from-face 4x4 of each face, for the camera at world-from-camera ``pose``."""
+        out = []
+        for f in self.faces:
+            T = np.eye(4)
+            T[:3, :3] = f.R_cam_from_face
+            out.append(pose @ T)
+        return out
 
 
 def make_rig(config) -> list[CameraSetup]:
@@ -124,18 +117,30 @@ def make_rig(config) -> list[CameraSetup]:
     for name in names:
         cam = rig.camera(name)
         if c.distortion:
-            spec = cam.spec
-            render = render_pinhole(spec)
-            lens_maps = warp_maps(render, spec)
+            spec = replace(cam.spec, rolling_shutter_s=c.rolling_shutter_s)
+            faces = render_faces(spec, MAX_PINHOLE_HFOV_DEG, MAX_RENDER_SCALE)
+            lens_maps = atlas_maps(spec, faces)
         else:
             hfov = min(float(cam.spec.hfov_deg), MAX_PINHOLE_HFOV_DEG)
-            spec = render = replace(cam.spec, width=c.width, height=c.height, hfov_deg=hfov, fx=None, fy=None,
-                                    cx=None, cy=None, distortion="none", dist_coeffs=())
+            spec = replace(cam.spec, width=c.width, height=c.height, hfov_deg=hfov, fx=None, fy=None, cx=None,
+                           cy=None, distortion="none", dist_coeffs=(), rolling_shutter_s=c.rolling_shutter_s)
+            faces = (Face(np.eye(3), replace(spec, rolling_shutter_s=0.0), 0),)
             lens_maps = None
-        k = camera_K(render)  # renderer intrinsics: pixel edges at integers (cx + 0.5)
-        intr = Intrinsics(k[0, 0], k[1, 1], k[0, 2] + 0.5, k[1, 2] + 0.5, render.width, render.height)
-        out.append(CameraSetup(name, cam, spec, render, intr, lens_maps))
+        intrs = []
+        for f in faces:
+            k = camera_K(f.spec)  # renderer intrinsics: pixel edges at integers (cx + 0.5)
+            intrs.append(Intrinsics(k[0, 0], k[1, 1], k[0, 2] + 0.5, k[1, 2] + 0.5, f.spec.width, f.spec.height))
+        out.append(CameraSetup(name, cam, spec, faces, tuple(intrs), lens_maps))
     return out
+
+
+def _atlas(parts: list, fill) -> np.ndarray:
+    """Face images (H_i, W_i[, C]) side by side, top-aligned, padded below with ``fill``."""
+    if len(parts) == 1:
+        return parts[0]
+    h = max(p.shape[0] for p in parts)
+    return np.concatenate([np.pad(p, ((0, h - p.shape[0]),) + ((0, 0),) * (p.ndim - 1), constant_values=fill)
+                           for p in parts], axis=1)
 
 
 def _warp_label(label: np.ndarray, maps, fill) -> np.ndarray:
@@ -215,22 +220,35 @@ class CameraObservation(ObservationType):
         renderer = self._renderer(frame.scene)
         renderer.world_scene.update(a.table, a.kind, a.valid)
         poses = ego_camera_poses(a.table, self.cameras)
+        moving = c.motion_blur or c.rolling_shutter_s > 0
         passes = ("colour", "depth", "semantic", "instance", "normal") if want_labels else (
-            ("colour", "depth") if c.motion_blur else ("colour",))
-        renders = renderer.render_views([(poses[s.name], s.intr) for s in self.cameras], passes, linear=True)
+            ("colour", "depth", "instance") if moving else ("colour",))
+        face_poses = {s.name: s.face_poses(poses[s.name]) for s in self.cameras}
+        views = [(p, k) for s in self.cameras for p, k in zip(face_poses[s.name], s.intrs)]
+        renders = iter(renderer.render_views(views, passes, linear=True))
+        motion = self._motion(st) if moving else None
         obs, per_camera = {}, {}
-        for s, out in zip(self.cameras, renders):
+        for s in self.cameras:
             name, spec = s.name, s.spec
-            flow = None
-            if c.motion_blur:
-                e = st.ego
-                v_cam, w_cam = camera_velocity(s.cam, float(e.speed[0]), float(e.lateral_speed[0]),
-                                               float(e.yaw_rate[0]))
-                flow = ego_flow(s.render, out["depth"], v_cam, w_cam, exposure_s=spec.exposure_s)
-            img, raw = capture(spec, out["colour"], rng, flow=flow, lens_maps=s.lens_maps, return_raw=True)
+            faces = [next(renders) for _ in s.faces]
+            velocity = None
+            if moving:
+                v_world, w_world = motion[1][name]
+                velocity = _atlas([scene_velocity_field(f.spec, out["depth"], out["instance"], fp,
+                                                        (v_world, w_world), motion[0])
+                                   for f, out, fp in zip(s.faces, faces, face_poses[name])], 0.0)
+            flow = velocity * np.float32(spec.exposure_s) if c.motion_blur else None
+            img, raw = capture(spec, _atlas([f["colour"] for f in faces], 0.0), rng, flow=flow, velocity=velocity,
+                               lens_maps=s.lens_maps, faces=s.faces if s.lens_maps is not None else None,
+                               return_raw=True)
             obs[name] = raw if c.raw12 else img
             if want_labels:
-                depth, semantic, instance, normal = out["depth"], out["semantic"], out["instance"], out["normal"]
+                scale = atlas_depth_scale(s.faces) if len(s.faces) > 1 else (1.0,)
+                depth = _atlas([f["depth"] * k for f, k in zip(faces, scale)], np.inf)
+                semantic = _atlas([f["semantic"] for f in faces], 0)
+                instance = _atlas([f["instance"] for f in faces], -1)
+                normal = _atlas([f["normal"] @ face.R_cam_from_face.T.astype(np.float32)
+                                 for f, face in zip(faces, s.faces)], 0.0)
                 if s.lens_maps is not None:
                     depth = _warp_label(depth, s.lens_maps, float("inf"))
                     semantic = _warp_label(semantic, s.lens_maps, 0)
@@ -245,6 +263,22 @@ class CameraObservation(ObservationType):
         result_labels = self._vector_labels(frame, per_camera) if want_labels else None
         self._prev = (st.step_index, st.t, a.table.copy(), a.valid.copy())
         return obs, result_labels
+
+    def _motion(self, st) -> tuple:
+        """(ActorMotion of every actor column, {camera: (v, w) world-frame velocity of the camera centre and
+        its angular velocity}) this step: actors move along their heading at their speed (traffic yaw rates
+        are not tracked: 0); the cameras ride the ego (its speed, lateral speed and yaw rate)."""
+        a, e = st.actors, st.ego
+        x, y, h, speed, height = a.table[0], a.table[1], a.table[2], a.table[3], a.table[6]
+        velocity = np.stack([speed * np.cos(h), speed * np.sin(h), np.zeros_like(speed)], axis=1)
+        actors = ActorMotion(velocity, np.zeros_like(speed), np.stack([x, y, 0.5 * height], axis=1))
+        cams = {}
+        poses = ego_camera_poses(a.table, self.cameras)
+        for s in self.cameras:
+            v_cam, w_cam = camera_velocity(s.cam, float(e.speed[0]), float(e.lateral_speed[0]), float(e.yaw_rate[0]))
+            R = poses[s.name][:3, :3]
+            cams[s.name] = (R @ v_cam, R @ w_cam)
+        return actors, cams
 
     # ------------------------------------------------------------------ rectification
     def rectification_maps(self, name: str) -> tuple[np.ndarray, np.ndarray]:
