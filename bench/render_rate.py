@@ -73,12 +73,13 @@ def parse_args():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--num-traffic", type=int, default=20)
     p.add_argument("--only", default="", help="run only configurations whose name contains this")
+    p.add_argument("--no-msaa", action="store_true", help="CameraConfig(msaa=False): no anti-aliasing")
     return p.parse_args()
 
 
 def run_config(name: str, camera: dict, labels: bool, args) -> dict:
     env = gym.make("roadloop/Drive-v0", obs_mode="camera", num_traffic=args.num_traffic,
-                   camera=CameraConfig(labels=labels, **camera))
+                   camera=CameraConfig(labels=labels, msaa=not args.no_msaa, **camera))
     env.reset(seed=args.seed)
     action = np.zeros(env.action_space.shape, np.float32)
     timers = Timers()
@@ -160,7 +161,8 @@ def peer_pyrender(args) -> tuple[float, float]:
 def main():
     args = parse_args()
     cols = ("steps/s", "sim", "draw", "readback", "sensor", "labels", "other")
-    print(f"camera mode, {args.steps} steps per configuration, seed {args.seed}, traffic {args.num_traffic}")
+    print(f"camera mode, {args.steps} steps per configuration, seed {args.seed}, traffic {args.num_traffic}, "
+          f"msaa {not args.no_msaa}")
     print(f"{'configuration':<24}" + "".join(f"{c:>10}" for c in cols) + "   (ms per step after steps/s)")
     for name, camera in CONFIGS.items():
         if args.only and args.only not in name:

@@ -104,10 +104,10 @@ def _may_be_in_image(spec: CameraSpec, T_world_from_cam: np.ndarray, corners_wor
     if whole.any():
         uv, _ = project(spec, cam[whole].reshape(-1, 3))
         uv = uv.reshape(-1, 8, 2)
-        with np.errstate(invalid="ignore"):
-            lo, hi = np.nanmin(uv, axis=1), np.nanmax(uv, axis=1)
-            miss = (hi[:, 0] < -0.5) | (lo[:, 0] > spec.width - 0.5) | (hi[:, 1] < -0.5) | (lo[:, 1] > spec.height - 0.5)
-        out[np.flatnonzero(whole)[miss & np.isfinite(uv).all(axis=(1, 2))]] = True
+        finite = np.isfinite(uv).all(axis=(1, 2))
+        lo, hi = uv[finite].min(axis=1), uv[finite].max(axis=1)
+        miss = (hi[:, 0] < -0.5) | (lo[:, 0] > spec.width - 0.5) | (hi[:, 1] < -0.5) | (lo[:, 1] > spec.height - 0.5)
+        out[np.flatnonzero(whole)[finite][miss]] = True
     return ~out
 
 

@@ -33,13 +33,16 @@ from .scene import SKY, VERTEX_LAYOUT, WorldScene
 gl = G.gl
 ALL_PASSES = ("colour", "depth", "semantic", "instance", "normal")
 ATTACHMENT = {"colour": 0, "depth": 1, "semantic": 2, "instance": 2, "normal": 3}
-FORMATS = (gl.GL_RGBA16F, gl.GL_R32F, gl.GL_RGBA8, gl.GL_RGBA16F)
+FORMATS = (gl.GL_SRGB8_ALPHA8, gl.GL_R32F, gl.GL_RGBA8, gl.GL_RGBA16F)
+"""Colour (sRGB-encoded 8 bit, written and blended in linear light), depth, ids, normal."""
 MSAA_SAMPLES = 4
 
 
-def _to_srgb8(linear: np.ndarray) -> np.ndarray:
-    """Linear [0, 1] -> gamma 1/2.2 encoded uint8."""
-    return np.rint(255.0 * np.clip(linear, 0.0, 1.0) ** (1.0 / 2.2)).astype(np.uint8)
+SKY_LINEAR = tuple(c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in SKY)
+_SRGB_TO_LINEAR = np.array([c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+                            for c in np.arange(256) / 255.0], np.float32)
+
+
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,7 @@ class Renderer:
         self.msaa = bool(msaa)
         self.cull = bool(cull)
         self._ctx = None
-        self._programs: dict[bool, tuple[int, dict]] = {}  # labels? -> (program, uniform locations)
+        self._programs: dict[tuple, tuple[int, dict]] = {}  # (labels?, instanced?) -> (program, uniform locations)
         self._uploads: dict[int, _Uploaded] = {}
         self._fbo: G.Framebuffer | None = None
         self._msaa_fbo: G.Framebuffer | None = None
@@ -127,9 +130,11 @@ class Renderer:
             self._ctx = offscreen_renderer(1, 1)
             self._ctx._platform.make_current()
             for labels in (False, True):
-                prog = G.program("forward.vert", "forward.frag", ("LABELS",) if labels else ())
-                self._programs[labels] = prog, G.uniform_locations(prog, ("VP", "V", "sun_dir", "sun", "ambient",
-                                                                          "surface"))
+                for instanced in (False, True):
+                    defines = ("LABELS",) * labels + ("INSTANCED",) * instanced
+                    prog = G.program("forward.vert", "forward.frag", defines)
+                    self._programs[labels, instanced] = prog, G.uniform_locations(
+                        prog, ("VP", "V", "sun_dir", "sun", "ambient", "surface"))
         else:
             self._ctx._platform.make_current()
         for key in [k for k, u in self._uploads.items() if u.scene() is None]:
@@ -205,52 +210,58 @@ class Renderer:
             self._draw(fbo, attachments, views, offsets, up)
         return self._read(fbo, passes, views, offsets, width, height, linear)
 
-    def _use_program(self, labels: bool, up: _Uploaded) -> dict:
-        prog, loc = self._programs[labels]
+    def _use_program(self, labels: bool, instanced: bool, up: _Uploaded) -> dict:
+        prog, loc = self._programs[labels, instanced]
         gl.glUseProgram(prog)
         ws = self.world_scene
         gl.glUniform3f(loc["sun_dir"], *ws.sun_direction)
         gl.glUniform3f(loc["sun"], *(np.full(3, ws.sun_intensity / np.pi)))
         gl.glUniform3f(loc["ambient"], ws.ambient, ws.ambient, ws.ambient)
         gl.glUniform1i(loc["surface"], 0)
-        gl.glActiveTexture(gl.GL_TEXTURE0)
-        gl.glBindTexture(gl.GL_TEXTURE_2D, up.texture)
         return loc
 
     def _draw(self, fbo: G.Framebuffer, attachments: set, views, offsets, up: _Uploaded) -> None:
         fbo.bind(attachments)
         gl.glViewport(0, 0, fbo.width, fbo.height)
         gl.glEnable(gl.GL_DEPTH_TEST)
+        gl.glEnable(gl.GL_FRAMEBUFFER_SRGB)
         gl.glDisable(gl.GL_CULL_FACE)
         for a in attachments:
-            fbo.clear(a, (*np.asarray(SKY) ** 2.2, 1.0) if a == 0 else (0.0, 0.0, 0.0, 0.0))
+            fbo.clear(a, (*SKY_LINEAR, 1.0) if a == 0 else (0.0, 0.0, 0.0, 0.0))
         gl.glClearBufferfv(gl.GL_DEPTH, 0, np.ones(1, np.float32))
+        gl.glActiveTexture(gl.GL_TEXTURE0)
+        gl.glBindTexture(gl.GL_TEXTURE_2D, up.texture)
         ws = self.world_scene
-        loc = self._use_program(attachments != {0}, up)
-        for (pose, k), x in zip(views, offsets):
-            gl.glViewport(int(x), 0, k.width, k.height)
+        labels = attachments != {0}
+        actors = [m for m in up.meshes.values() if m.instances]
+        matrices = []
+        for pose, k in views:
             view = np.linalg.inv(pose)
-            gl.glUniformMatrix4fv(loc["VP"], 1, gl.GL_TRUE, (clip_from_camera(k, self.znear, self.zfar) @ view)
-                                  .astype(np.float32))
-            gl.glUniformMatrix4fv(loc["V"], 1, gl.GL_TRUE, view.astype(np.float32))
-            gl.glVertexAttrib4f(7, 0.0, 0.0, 1.0, 0.0)
-            gl.glVertexAttrib4f(8, 1.0, 1.0, 1.0, 0.0)
-            gl.glVertexAttrib4f(9, 0.0, 0.0, 0.0, -1.0)
-            ranges = ws.chunk_ranges
-            if self.cull:
-                ranges = ranges[ws.chunks_in_view(pose, k.fx, k.fy, k.cx, k.cy, k.width, k.height, self.znear)]
-            up.static.draw_ranges(ranges)
-            for mesh in up.meshes.values():
-                mesh.draw()
+            matrices.append(((clip_from_camera(k, self.znear, self.zfar) @ view).astype(np.float32),
+                             view.astype(np.float32)))
+        for instanced in (False, True) if actors else (False,):
+            loc = self._use_program(labels, instanced, up)
+            for (pose, k), x, (vp, v) in zip(views, offsets, matrices):
+                gl.glViewport(int(x), 0, k.width, k.height)
+                gl.glUniformMatrix4fv(loc["VP"], 1, gl.GL_TRUE, vp)
+                gl.glUniformMatrix4fv(loc["V"], 1, gl.GL_TRUE, v)
+                if instanced:
+                    for mesh in actors:
+                        mesh.draw()
+                else:
+                    ranges = ws.chunk_ranges
+                    if self.cull:
+                        ranges = ranges[ws.chunks_in_view(pose, k.fx, k.fy, k.cx, k.cy, k.width, k.height, self.znear)]
+                    up.static.draw_ranges(ranges)
         gl.glBindVertexArray(0)
 
     def _read(self, fbo: G.Framebuffer, passes, views, offsets, width: int, height: int, linear: bool):
         out = [dict() for _ in views]
         if "colour" in passes:
-            rgba = fbo.read(0, width, height, gl.GL_RGBA, gl.GL_FLOAT, np.float32, 4)
+            rgba = fbo.read(0, width, height, gl.GL_RGBA, gl.GL_UNSIGNED_BYTE, np.uint8, 4)
             for o, (_, k), x in zip(out, views, offsets):
                 c = rgba[:k.height, x:x + k.width, :3]
-                o["colour"] = c.copy() if linear else _to_srgb8(c)
+                o["colour"] = _SRGB_TO_LINEAR[c] if linear else c.copy()
         if "depth" in passes:
             d = fbo.read(1, width, height, gl.GL_RED, gl.GL_FLOAT, np.float32, 1)[..., 0]
             d[d <= 0] = np.inf

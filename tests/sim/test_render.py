@@ -180,6 +180,9 @@ def test_views_side_by_side_equal_single_renders(render, world, setup):
             assert got[name].shape[:2] == (k.height, k.width)
             if name in ("depth", "normal"):  # interpolated floats: the window position moves the last bit
                 assert np.allclose(got[name], alone[name], rtol=1e-5, atol=1e-6), name
+            elif name == "colour":  # ... which can round an 8-bit value the other way
+                diff = np.abs(got[name].astype(int) - alone[name])
+                assert diff.max() <= 1 and (diff > 0).mean() < 0.01, name
             else:
                 assert np.array_equal(got[name], alone[name]), name
 

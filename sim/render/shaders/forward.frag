@@ -1,5 +1,6 @@
 #version 330 core
-// Outputs: 0 colour (linear RGB, RGBA16F: multisample resolves average light); with LABELS also 1 depth (z along the optical axis, m,
+// Outputs: 0 colour (linear RGB written to an sRGB8 buffer: stored gamma-encoded, multisample resolves
+// average light); with LABELS also 1 depth (z along the optical axis, m,
 // R32F), 2 ids (RGBA8: semantic, instance+1 high byte, low byte), 3 normal (camera frame, facing
 // the camera, RGBA16F).
 in vec3 v_albedo;
