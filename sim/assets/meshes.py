@@ -315,6 +315,37 @@ def barrier_mesh() -> trimesh.Trimesh:
     return trimesh.util.concatenate(parts)
 
 
+@lru_cache(maxsize=None)
+def dog_mesh() -> trimesh.Trimesh:
+    """Medium dog facing +x, about 0.95 x 0.3 x 0.65 m: body, four legs, neck and head, tail."""
+    fur, dark = (150, 105, 60, 255), (60, 40, 25, 255)
+    parts = [_rod((-0.3, 0.0, 0.45), (0.2, 0.0, 0.47), 0.12, fur),
+             _rod((0.2, 0.0, 0.47), (0.3, 0.0, 0.6), 0.07, fur),
+             _box(0.24, 0.45, -0.06, 0.06, 0.52, 0.65, fur),
+             _box(0.4, 0.47, -0.03, 0.03, 0.53, 0.57, dark),
+             _rod((-0.32, 0.0, 0.48), (-0.48, 0.0, 0.6), 0.025, fur)]
+    for x in (-0.25, 0.15):
+        for y in (-0.07, 0.07):
+            parts.append(_rod((x, y, 0.0), (x, y, 0.42), 0.035, fur, sections=5))
+    m = trimesh.util.concatenate(parts)
+    lo, hi = m.bounds
+    m.apply_translation((-(lo[0] + hi[0]) / 2, -(lo[1] + hi[1]) / 2, -lo[2]))
+    return m
+
+
+def actor_mesh(name: str, variant: int = 0) -> tuple[trimesh.Trimesh, tuple[float, float, float]]:
+    """Mesh of an actor class (sim.traffic.actor_classes.ACTOR_CLASSES) and the size (length, width,
+    height) m it is built at (actors are drawn scaled by their size / this); `variant` picks a pedestrian."""
+    if name in NOMINAL_SIZE:
+        return vehicle_mesh(name), NOMINAL_SIZE[name]
+    mesh = {"pedestrian": lambda: pedestrian_mesh(variant), "cyclist": cyclist_mesh, "dog": dog_mesh,
+            "tractor": tractor_mesh, "trailer": trailer_mesh}.get(name)
+    if mesh is None:
+        raise ValueError(f"actor_mesh: unknown actor class {name!r}")
+    m = mesh()
+    return m, tuple(float(v) for v in m.extents)
+
+
 def prop_mesh(kind: str) -> tuple[trimesh.Trimesh, tuple[float, float, float]]:
     """Mesh of a world prop kind and the size (length, width, height) m it is built at
     (props are scaled by size / built size)."""

@@ -15,17 +15,19 @@ actor index + 1 | body colour (linear RGB), semantic id. Vertex row: position (3
 """
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
 
-from sim.assets.meshes import NOMINAL_SIZE, PART_COLOURS, vehicle_mesh
+from sim.assets.meshes import PART_COLOURS, PEDESTRIAN_VARIANTS, actor_mesh
 from sim.assets.road import STATIC_CLASSES, linear_rgb, static_geometry, trimesh_tris
 from sim.assets.textures import asphalt_texture
-from sim.traffic.vehicle_classes import CLASS_NAMES, PALETTE
+from sim.traffic.actor_classes import ACTOR_CLASSES
+from sim.traffic.vehicle_classes import PALETTE
 from sim.world import World
 
-SEMANTIC_CLASSES = ("sky", *STATIC_CLASSES, *CLASS_NAMES, "ego")
+SEMANTIC_CLASSES = ("sky", *STATIC_CLASSES, *ACTOR_CLASSES, "ego")
 """Semantic class ids (index) of the segmentation pass; 0 is "nothing drawn" (sky)."""
 SEMANTIC_ID = {name: i for i, name in enumerate(SEMANTIC_CLASSES)}
 
@@ -118,6 +120,13 @@ class WorldScene:
         self.version = 0
         self.shown = np.zeros(0, bool)
 
+    @staticmethod
+    @functools.lru_cache(maxsize=None)
+    def _nominal(name: str) -> tuple[float, float, float]:
+        """(length, width, height) m mesh `name` is built at (actors are scaled by their size / this)."""
+        cls, _, variant = name.partition(":")
+        return actor_mesh(cls, int(variant or 0))[1]
+
     def _chunk_groups(self, tris: np.ndarray) -> list:
         """Index arrays of `tris` (T,3,3) per chunk_m square (by triangle centroid)."""
         cell = np.floor(tris.mean(axis=1)[:, :2] / self.chunk_m).astype(np.int64)
@@ -145,22 +154,29 @@ class WorldScene:
         return ~out
 
     def mesh(self, name: str) -> MeshData:
-        """MeshData of actor mesh `name` (a vehicle class), built on first use."""
+        """MeshData of actor mesh `name` (an actor class, or "pedestrian:V" for variant V), built on first use."""
         data = self.meshes.get(name)
         if data is None:
-            tris, col, nrm = trimesh_tris(vehicle_mesh(name))
+            cls, _, variant = name.partition(":")
+            tris, col, nrm = trimesh_tris(actor_mesh(cls, int(variant or 0))[0])
             paint = np.all(np.isclose(col, linear_rgb(PART_COLOURS["paint"])), axis=1)
-            sem = np.full(len(tris), SEMANTIC_ID[name], np.float32)
+            sem = np.full(len(tris), SEMANTIC_ID[cls], np.float32)
             data = self.meshes[name] = mesh_data(tris, col, nrm, sem, paint=paint)
         return data
+
+    @staticmethod
+    def mesh_name(kind: int, index: int) -> str:
+        """Mesh of actor column `index` of class code `kind` (-1: the ego, drawn as a car)."""
+        cls = "car" if kind < 0 else ACTOR_CLASSES[kind]
+        return f"pedestrian:{index % PEDESTRIAN_VARIANTS}" if cls == "pedestrian" else cls
 
     def update(self, actors_table: np.ndarray, kind: np.ndarray, valid: np.ndarray, colours=None) -> None:
         """Set this step's actor instances.
 
         actors_table: (7, N) rows sim.env.simulation.ACTOR_FIELDS (x, y m, heading rad, speed m/s,
-        length, width, height m); kind (N,) int: -1 ego, else an index into CLASS_NAMES; valid (N,)
+        length, width, height m); kind (N,) int: -1 ego, else an index into ACTOR_CLASSES; valid (N,)
         bool; colours: optional (N,3) uint8 body colours (default ``vehicle_colour(i)``, the ego
-        EGO_COLOUR)."""
+        EGO_COLOUR). """
         table = np.asarray(actors_table, float)
         kind = np.asarray(kind, int)
         valid = np.asarray(valid, bool)
@@ -170,7 +186,7 @@ class WorldScene:
                              f"{table.shape}, {kind.shape}, {valid.shape}")
         shown = valid & ((kind >= 0) | self.draw_ego)
         idx = np.nonzero(shown)[0]
-        names = np.array(["car" if k < 0 else CLASS_NAMES[k] for k in kind[idx]], dtype=object)
+        names = np.array([self.mesh_name(int(kind[i]), int(i)) for i in idx], dtype=object)
         if colours is None:
             body = np.array([EGO_COLOUR if kind[i] < 0 else vehicle_colour(int(i)) for i in idx]).reshape(-1, 3)
         else:
@@ -178,11 +194,11 @@ class WorldScene:
         x, y, heading, _, length, width, height = table[:7, idx]
         rows = np.empty((len(idx), INSTANCE_FLOATS), np.float32)
         rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3] = x, y, np.cos(heading), np.sin(heading)
-        nominal = np.array([NOMINAL_SIZE[m] for m in names]).reshape(-1, 3)
+        nominal = np.array([self._nominal(m) for m in names]).reshape(-1, 3)
         rows[:, 4], rows[:, 5], rows[:, 6] = length / nominal[:, 0], width / nominal[:, 1], height / nominal[:, 2]
         rows[:, 7] = idx + 1
         rows[:, 8:11] = linear_rgb(body)
-        rows[:, 11] = [SEMANTIC_ID["ego" if kind[i] < 0 else CLASS_NAMES[kind[i]]] for i in idx]
+        rows[:, 11] = [SEMANTIC_ID["ego" if kind[i] < 0 else ACTOR_CLASSES[kind[i]]] for i in idx]
         self.instances = {name: np.ascontiguousarray(rows[names == name]) for name in dict.fromkeys(names)}
         for name in self.instances:
             self.mesh(name)
