@@ -119,7 +119,9 @@ class DriveEnv(gym.Env):
     def _max_actors(self) -> int:
         """Fixed length of the actor arrays in ``info["vector_space"]``."""
         n = 1 + self.config.traffic.count
-        return n + len(self.scenario.actors) if self.scenario is not None else n
+        if self.scenario is None:
+            return n
+        return n + sum(getattr(a.behaviour, "count", 1) for a in self.scenario.actors)  # a crowd is many actors
 
     def export_scenario(self, name: str = "exported", description: str = ""):
         """The current state as a Scenario: this world (by seed), the ego on its route, and every traffic

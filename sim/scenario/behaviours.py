@@ -3,20 +3,15 @@
 Adding a kind is one frozen dataclass with a ``kind`` name, decorated with ``@behaviour``."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import ClassVar
 
 from sim.registry import Registry
 
-from .values import Kinded, kinded_from_dict, Record, ScenarioError, instance, number, numbers_, settle
+from .poses import LanePose, XYPose, pose_from_dict
+from .values import (ANGLE_LIMIT, MAX_COORD_M, MAX_SPEED_MPS, Kinded, Record, ScenarioError, instance, integer,
+                     kinded_from_dict, number, numbers_, settle, tuple_of)
 
-MAX_SPEED_MPS = 100.0
-"""Largest speed any scenario value may take, m/s."""
-MAX_COORD_M = 1e6
-"""Largest |x| or |y| of a position, m."""
-ANGLE_LIMIT = 2 * math.pi
-"""Headings lie within [-ANGLE_LIMIT, ANGLE_LIMIT], rad."""
 
 BEHAVIOURS: Registry[type["Behaviour"]] = Registry("behaviour kind")
 
@@ -107,3 +102,74 @@ class ReplayBehaviour(Behaviour):
     def __post_init__(self):
         instance(self.track, "track", Track, "a track {t, x, y, heading, speed}")
 
+
+
+def _path(value, path: str) -> tuple:
+    return _checked_path(tuple_of(pose_from_dict)(value, path), path)
+
+
+def _checked_path(value, path: str) -> tuple:
+    poses = tuple(instance(value, path, (list, tuple), "a list of poses"))
+    if len(poses) < 2:
+        raise ScenarioError(f"expected at least 2 poses, got {len(poses)}", path)
+    for i, pose in enumerate(poses):
+        instance(pose, f"{path}[{i}]", (LanePose, XYPose), "a pose {lane, s, d} or {x, y, heading}")
+    return poses
+
+
+@behaviour
+@dataclass(frozen=True)
+class WalkBehaviour(Behaviour):
+    """Moves along ``path`` (poses; headings are ignored: it faces where it goes) at ``speed`` from time
+    ``start_t``, ignoring everyone; it stands at the first pose before and at the last one after. A
+    pedestrian stepping out, a cyclist, a dog: its pose comes from the path (no ``start``, no ``speed``)."""
+
+    kind: ClassVar[str] = "walk"
+    replays: ClassVar[bool] = True
+    PARSE = {"path": _path}
+    path: tuple
+    speed: float = 1.4
+    """m/s, in (0, 40]."""
+    start_t: float = 0.0
+    """s, in [0, 1e5]."""
+
+    def __post_init__(self):
+        settle(self, "path", _checked_path(self.path, "path"))
+        settle(self, "speed", number(self.speed, "speed", 0.0, 40.0, "m/s", lo_open=True))
+        settle(self, "start_t", number(self.start_t, "start_t", 0.0, 1e5, "s"))
+
+
+@behaviour
+@dataclass(frozen=True)
+class CrowdBehaviour(Behaviour):
+    """``count`` pedestrians crossing along ``path`` as a loose group (ids ``<id>.0`` ..): each walks the
+    path shifted across it by up to ``spread_m`` / 2 and back along it by up to ``depth_m``, at a speed drawn
+    from ``speed`` (min, max), setting off at a time drawn from ``start_t`` (min, max); draws come from the
+    episode's generator (the scenario's ``seed`` fixes them)."""
+
+    kind: ClassVar[str] = "crowd"
+    replays: ClassVar[bool] = True
+    PARSE = {"path": _path}
+    count: int
+    """in [1, 500]."""
+    path: tuple
+    speed: tuple[float, float] = (1.0, 1.8)
+    """m/s, 0 < min <= max <= 10."""
+    start_t: tuple[float, float] = (0.0, 0.0)
+    """s, 0 <= min <= max <= 1e5."""
+    spread_m: float = 4.0
+    """m, in [0, 50]."""
+    depth_m: float = 3.0
+    """m, in [0, 100]."""
+
+    def __post_init__(self):
+        settle(self, "count", integer(self.count, "count", 1, 500))
+        settle(self, "path", _checked_path(self.path, "path"))
+        for name, lo, hi, unit in (("speed", 0.0, 10.0, "m/s"), ("start_t", 0.0, 1e5, "s")):
+            pair = numbers_(getattr(self, name), name, lo, hi, unit)
+            if len(pair) != 2 or pair[0] > pair[1] or (name == "speed" and pair[0] <= 0):
+                raise ScenarioError(f"expected (min, max) with {'0 <' if name == 'speed' else '0 <='} min <= max, "
+                                    f"got {list(pair)}", name)
+            settle(self, name, pair)
+        settle(self, "spread_m", number(self.spread_m, "spread_m", 0.0, 50.0, "m"))
+        settle(self, "depth_m", number(self.depth_m, "depth_m", 0.0, 100.0, "m"))

@@ -4,10 +4,12 @@ from __future__ import annotations
 import numpy as np
 
 from sim.physics.collision import boxes_overlap
-from sim.traffic.vehicle_classes import CLASS_NAMES, LENGTH, WIDTH
+from sim.traffic.actor_classes import size_range
+from sim.traffic.vehicle_classes import CLASS_NAMES
 from sim.world import World, generate_world
 from sim.world.lanes import LaneGraph
 
+from .behaviours import CrowdBehaviour, ReplayBehaviour, WalkBehaviour
 from .schema import LanePose, Pose, Scenario, XYPose
 from .values import ScenarioError, join
 
@@ -38,7 +40,7 @@ def resolve_pose(pose: Pose, lanes: LaneGraph, path: str = "") -> tuple[float, f
 def check_in_world(scenario: Scenario, world: World, ego_size: tuple[float, float] = EGO_BOX_M,
                    file: str = "") -> None:
     """ScenarioError unless: route lanes exist and connect (successor or left/right neighbour), the
-    ego starts on the route's first lane, lane poses lie within their lanes, every actor's start
+    ego starts on the route's first lane, lane poses lie within their lanes, every vehicle's start
     (a replay actor's first sample) is on the drivable area, and no two boxes present at t=0 (the
     ego's ``ego_size`` (length, width) m; an actor without a size the largest of its class) overlap."""
     try:
@@ -66,16 +68,20 @@ def _check(scenario: Scenario, lanes: LaneGraph, ego_size) -> None:
     if route is not None:
         _check_on_lane(ego.start, boxes[0], route[0], lanes)
     for i, actor in enumerate(scenario.actors):
-        k = CLASS_NAMES.index(actor.vehicle_class)
-        length, width = (actor.size.length, actor.size.width) if actor.size else (LENGTH[k, 1], WIDTH[k, 1])
-        if actor.behaviour.replays:
-            track = actor.behaviour.track
-            path, pose = f"actors[{i}].behaviour.track", (track.x[0], track.y[0], track.heading[0])
+        (_, l_max), (_, w_max), _ = size_range(actor.vehicle_class)
+        length, width = (actor.size.length, actor.size.width) if actor.size else (l_max, w_max)
+        b = actor.behaviour
+        if isinstance(b, ReplayBehaviour):
+            path, pose = f"actors[{i}].behaviour.track", (b.track.x[0], b.track.y[0], b.track.heading[0])
+        elif isinstance(b, (WalkBehaviour, CrowdBehaviour)):
+            path = f"actors[{i}].behaviour.path"
+            pose = [resolve_pose(p, lanes, f"{path}[{j}]") for j, p in enumerate(b.path)][0]
         else:
             path = f"actors[{i}].start"
             pose = resolve_pose(actor.start, lanes, path)
-        _check_on_road(pose, path, lanes)
-        if not actor.behaviour.replays or actor.behaviour.track.t[0] == 0.0:
+        if actor.vehicle_class in CLASS_NAMES:  # road users on foot (or a dog) may start on the sidewalk
+            _check_on_road(pose, path, lanes)
+        if not (isinstance(b, CrowdBehaviour) or (isinstance(b, ReplayBehaviour) and b.track.t[0] > 0.0)):
             boxes.append((path, f"actor {actor.id!r}", *pose, length, width))
     x, y, heading, length, width = (np.array([b[k] for b in boxes], float) for k in range(2, 7))
     hit = np.triu(boxes_overlap((x, y, heading, length, width), (x, y, heading, length, width)), k=1)

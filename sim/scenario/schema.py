@@ -9,64 +9,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sim.traffic.spec import TrafficSpec
+from sim.traffic.actor_classes import SCRIPTED_CLASSES
 from sim.traffic.vehicle_classes import CLASS_NAMES
 from sim.world.spec import WorldSpec
 
-from .behaviours import ANGLE_LIMIT, MAX_COORD_M, MAX_SPEED_MPS, Behaviour, behaviour_from_dict
+from .behaviours import Behaviour, behaviour_from_dict
 from .events import ACTOR_ID, Event, event_from_dict
-from .values import (Record, ScenarioError, choice, flag, instance, integer, number, settle, show, spec_from_dict,
+from .poses import LanePose, Pose, XYPose, pose_from_dict
+from .values import (MAX_SPEED_MPS, Record, ScenarioError, choice, flag, instance, integer, number, settle, show, spec_from_dict,
                      spec_to_dict, text, tuple_of)
 
 NAME = r"[A-Za-z0-9_.-]{1,128}"
 """Pattern of scenario names (usable as file names)."""
 EGO_ID = "ego"
 """Reserved: no scripted actor may take this id."""
-
-
-@dataclass(frozen=True)
-class LanePose(Record):
-    """A pose on a lane: heading is the lane's heading at s."""
-
-    lane: int
-    """Lane id (LaneGraph index)."""
-    s: float
-    """Arc length along the lane, m, >= 0 (at most the lane length, checked against the world)."""
-    d: float = 0.0
-    """Lateral offset from the centerline, m, left positive, |d| <= 20."""
-
-    def __post_init__(self):
-        settle(self, "lane", integer(self.lane, "lane"))
-        settle(self, "s", number(self.s, "s", 0.0, 1e5, "m"))
-        settle(self, "d", number(self.d, "d", -20.0, 20.0, "m"))
-
-
-@dataclass(frozen=True)
-class XYPose(Record):
-    """A pose in world coordinates."""
-
-    x: float
-    """m"""
-    y: float
-    """m"""
-    heading: float
-    """rad, counter-clockwise from +x, within [-2 pi, 2 pi]."""
-
-    def __post_init__(self):
-        settle(self, "x", number(self.x, "x", -MAX_COORD_M, MAX_COORD_M, "m"))
-        settle(self, "y", number(self.y, "y", -MAX_COORD_M, MAX_COORD_M, "m"))
-        settle(self, "heading", number(self.heading, "heading", -ANGLE_LIMIT, ANGLE_LIMIT, "rad"))
-
-
-Pose = LanePose | XYPose
-
-
-def pose_from_dict(value, path: str) -> Pose:
-    """``{lane, s[, d]}`` -> LanePose, ``{x, y, heading}`` -> XYPose."""
-    if isinstance(value, dict) and "lane" in value:
-        return LanePose.from_dict(value, path)
-    if isinstance(value, dict) and "x" in value:
-        return XYPose.from_dict(value, path)
-    raise ScenarioError(f"expected a pose {{lane, s, d}} or {{x, y, heading}}, got {show(value)}", path)
 
 
 @dataclass(frozen=True)
@@ -134,7 +90,8 @@ class Actor(Record):
     id: str
     """Unique among actors; not "ego"."""
     vehicle_class: str = "car"
-    """One of sim.traffic.vehicle_classes.CLASS_NAMES (document key ``class``)."""
+    """One of sim.traffic.actor_classes.SCRIPTED_CLASSES (document key ``class``): a vehicle class, or
+    pedestrian, cyclist, dog (these move by static, walk, crowd (pedestrians only) or replay behaviours)."""
     size: Size | None = None
     """None: sampled from the class."""
     start: Pose | None = None
@@ -146,7 +103,11 @@ class Actor(Record):
         text(self.id, "id", ACTOR_ID)
         if self.id == EGO_ID:
             raise ScenarioError(f"{EGO_ID!r} is reserved for the ego", "id")
-        choice(self.vehicle_class, "class", CLASS_NAMES)
+        choice(self.vehicle_class, "class", SCRIPTED_CLASSES)
+        if self.vehicle_class not in CLASS_NAMES and self.behaviour.kind == "idm":
+            raise ScenarioError(f"a {self.vehicle_class} cannot drive by idm; use walk, static or replay", "behaviour.kind")
+        if self.behaviour.kind == "crowd" and self.vehicle_class != "pedestrian":
+            raise ScenarioError(f"a crowd is made of pedestrians, got class {self.vehicle_class!r}", "class")
         if self.size is not None:
             instance(self.size, "size", Size)
         instance(self.behaviour, "behaviour", Behaviour, "a behaviour")

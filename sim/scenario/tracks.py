@@ -32,11 +32,11 @@ from pathlib import Path
 from sim.traffic.vehicle_classes import CLASS_NAMES
 from sim.world.spec import WorldSpec
 
-from .behaviours import MAX_SPEED_MPS, IdmBehaviour, ReplayBehaviour, Track
+from .behaviours import IdmBehaviour, ReplayBehaviour, Track
 from .events import ACTOR_ID
 from .io import parse_json
 from .schema import Actor, Ego, RouteSpec, Scenario, Size, Success, WorldSection, XYPose
-from .values import ScenarioError, choice, join, mapping, number, numbers_, sequence, show, text
+from .values import MAX_SPEED_MPS, ScenarioError, choice, join, mapping, number, numbers_, sequence, show, text
 
 COLUMNS = ("id", "t", "x", "y", "heading", "speed", "length", "width")
 OPTIONAL_COLUMNS = ("height", "class")

@@ -13,6 +13,13 @@ _REPR = reprlib.Repr()
 _REPR.maxstring = _REPR.maxother = 60
 _REPR.maxlevel, _REPR.maxlist, _REPR.maxtuple, _REPR.maxdict = 2, 6, 6, 4
 
+MAX_SPEED_MPS = 100.0
+"""Largest speed any scenario value may take, m/s."""
+MAX_COORD_M = 1e6
+"""Largest |x| or |y| of a position, m."""
+ANGLE_LIMIT = 2 * math.pi
+"""Headings lie within [-ANGLE_LIMIT, ANGLE_LIMIT], rad."""
+
 
 class ScenarioError(ValueError):
     """An invalid scenario: ``file`` it came from and ``path`` in the document (each may be "")."""

@@ -123,3 +123,62 @@ def test_imported_tracks_play_as_replayed_or_reactive_actors(tmp_path, reactive)
     else:  # a puppet: exactly where its track says
         assert state.actors.puppets == 1 and state.actors.valid[-1]
         np.testing.assert_allclose(lead[:2], expected[0], atol=0.05)
+
+
+def test_walkers_and_crowds_move_on_their_paths():
+    """A walk actor stands at its first pose until start_t, then moves along its path at its speed facing
+    where it goes, and stands at the end; a crowd is `count` pedestrians, drawn from the episode's seed."""
+    from sim.traffic.actor_classes import ACTOR_CODE
+
+    env = gym.make("roadloop/Scenario-v0", scenario="pedestrian_behind_parked_van")
+    env.reset(seed=0)
+    st = env.unwrapped.state
+    walker = len(st.actors.kind) - 1  # puppets come last: the van, then the walker
+    assert st.actors.kind[walker] == ACTOR_CODE["pedestrian"]
+    start = st.actors.table[:2, walker].copy()
+    poses = []
+    for _ in range(95):
+        env.step(np.array([0.0, -1.0], np.float32))  # the ego stays back
+        poses.append(env.unwrapped.state.actors.table[:4, walker].copy())
+    poses = np.array(poses)
+    t = 0.1 * np.arange(1, 96)
+    before = t < 4.0 - 1e-9
+    assert np.allclose(poses[before, :2], start) and np.all(poses[before, 3] == 0)
+    moving = (t > 4.1) & (t < 8.5)
+    step = np.hypot(*np.diff(poses[:, :2], axis=0).T)
+    assert np.allclose(step[moving[1:]], 0.16, atol=1e-6)  # 1.6 m/s at 10 Hz
+    heading = np.arctan2(*np.diff(poses[:, :2], axis=0)[moving[1:]][:, ::-1].T)
+    assert np.allclose(np.cos(heading - poses[1:][moving[1:], 2]), 1.0, atol=1e-6)
+    assert np.allclose(poses[-1, :2], poses[-2, :2]) and poses[-1, 3] == 0  # 7.8 m at 1.6 m/s: done by 8.9 s
+    env.close()
+
+    crowds = []
+    for seed in (0, 0, 1):
+        env = gym.make("roadloop/Scenario-v0", scenario="crowd_crossing")
+        env.reset(seed=seed)
+        a = env.unwrapped.state.actors
+        assert a.puppets == 120 and np.all(a.kind[-120:] == ACTOR_CODE["pedestrian"])
+        crowds.append(a.table[:2, -120:].copy())
+        env.close()
+    assert np.array_equal(crowds[0], crowds[1]) and not np.array_equal(crowds[0], crowds[2])
+
+
+@pytest.mark.parametrize("actor,path,message", [
+    ({"class": "pedestrian", "start": {"lane": 10, "s": 5.0}, "behaviour": {"kind": "idm"}}, "actors[0].behaviour.kind",
+     "cannot drive by idm"),
+    ({"class": "car", "behaviour": {"kind": "crowd", "count": 3, "path": [{"lane": 10, "s": 5.0}, {"lane": 10, "s": 9.0}]}},
+     "actors[0].class", "a crowd is made of pedestrians"),
+    ({"class": "dog", "behaviour": {"kind": "walk", "path": [{"lane": 10, "s": 5.0}]}}, "actors[0].behaviour.path",
+     "at least 2 poses"),
+    ({"class": "dog", "behaviour": {"kind": "walk", "speed": 0, "path": [{"lane": 10, "s": 5.0}, {"lane": 10, "s": 9.0}]}},
+     "actors[0].behaviour.speed", "expected a number"),
+])
+def test_road_users_on_foot_are_validated(actor, path, message):
+    from sim.scenario.schema import Scenario
+    from sim.scenario.values import ScenarioError
+
+    doc = {"name": "x", "world": {"seed": 3}, "ego": {"route": {"length_m": 50.0}, "start": {"lane": 10, "s": 5.0}},
+           "actors": [{"id": "a", **actor}]}
+    with pytest.raises(ScenarioError) as err:
+        Scenario.from_dict(doc, "")
+    assert str(err.value).startswith(f"{path}: ") and message in str(err.value), str(err.value)
