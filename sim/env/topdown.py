@@ -5,6 +5,7 @@ import cv2
 import numpy as np
 
 from sim.env.raster import SHIFT, View, WorldRaster, boxes_px, polyline_px
+from sim.traffic.actor_classes import ACTOR_CLASSES
 from sim.world import PROP_KINDS
 
 GRASS = (70, 110, 55)
@@ -14,10 +15,22 @@ ROUTE = (60, 140, 255)
 EGO = (220, 40, 40)
 PUPPET = (190, 150, 230)
 """Static and replayed scenario actors."""
+CLASS_RGB = {"pedestrian": (255, 200, 40), "cyclist": (40, 220, 220), "dog": (160, 100, 50)}
+"""Road users on foot, on bicycles, animals."""
 PROP_RGB = {"tree": (35, 90, 35), "pole": (150, 150, 150), "cone": (255, 120, 0), "parked_car": (110, 110, 160),
             "barrier": (175, 172, 165)}
 PROP_COLOURS = np.array([PROP_RGB[k] for k in PROP_KINDS], np.uint8)
 """Top-down colour per prop kind code (row = index into PROP_KINDS)."""
+
+
+def actor_colours(state) -> list[tuple[int, int, int]]:
+    """Top-down colour of each actor column: the ego, traffic vehicles in their body colour, road users on
+    foot, cyclists and animals by class, anything else (a scenario's vehicles, trailers) PUPPET."""
+    kind = state.actors.kind
+    out = [CLASS_RGB.get(ACTOR_CLASSES[k], PUPPET) if k >= 0 else EGO for k in kind]
+    for i, col in enumerate(state.traffic.colour, start=1):
+        out[i] = tuple(int(c) for c in col)
+    return out
 
 
 def render_topdown(frame, size: int, m_per_px: float) -> np.ndarray:
@@ -42,7 +55,7 @@ def render_topdown(frame, size: int, m_per_px: float) -> np.ndarray:
         cv2.fillPoly(img, [poly], tuple(int(c) for c in PROP_COLOURS[kind]), cv2.LINE_AA, SHIFT)
     shown = np.flatnonzero(a.valid)
     boxes = boxes_px(m, a.x[shown], a.y[shown], a.heading[shown], a.length[shown], a.width[shown])
-    colours = [EGO] + [tuple(int(c) for c in col) for col in st.traffic.colour] + [PUPPET] * a.puppets
+    colours = actor_colours(st)
     for poly, colour in zip(boxes, [colours[i] for i in shown]):
         cv2.fillPoly(img, [poly], colour, cv2.LINE_AA, SHIFT)
         cv2.polylines(img, [poly], True, (20, 20, 20), 1, cv2.LINE_AA, SHIFT)
