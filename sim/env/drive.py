@@ -1,6 +1,7 @@
 """``roadloop/Drive-v0``: drive a route through a procedurally generated world with traffic."""
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
 from pathlib import Path
 
@@ -17,6 +18,19 @@ from sim.env.vector_space import obstacles_table, vector_space
 from sim.scenario.io import load_scenario
 
 MAX_CACHED_CONTACT_WORLDS = 16
+
+
+SENSOR_STREAM = 0x5E45
+"""Spawn-key word of the sensors' generator (see ``sensor_rng``)."""
+
+
+def sensor_rng(np_random: np.random.Generator) -> np.random.Generator:
+    """The sensors' own generator for an episode, a function of (never drawing from) the env's generator state at
+    reset. Sensor noise then leaves the simulation's draws alone, so an episode is the same in every observation
+    mode, a vector-mode log replays in camera mode, and a log's generator state reproduces the noise too."""
+    digest = hashlib.sha256(repr(np_random.bit_generator.state).encode()).digest()
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence([int.from_bytes(digest, "little"),
+                                                                       SENSOR_STREAM])))
 
 
 class DriveEnv(gym.Env):
@@ -47,6 +61,8 @@ class DriveEnv(gym.Env):
         self.observation_space = self.obs_type.space()
         self.action_space = gym.spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32)
         self.scene = self.obstacles = self.contacts = self.state = None
+        self._sensor_rng: np.random.Generator | None = None
+        """Sensor noise of the current episode (``sensor_rng``)."""
         self._contacts: OrderedDict[int, tuple] = OrderedDict()
         """Contact worlds of recent scenes (id -> (scene, ContactWorld)); more than one only with a world pool."""
         self._max_contacts = min(self.config.num_worlds or 1, MAX_CACHED_CONTACT_WORLDS)
@@ -56,6 +72,7 @@ class DriveEnv(gym.Env):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
+        self._sensor_rng = sensor_rng(self.np_random)
         if options:
             raise ValueError(f"roadloop/Drive-v0: reset options are not supported, got {sorted(options)}")
         if self.scenario is None:
@@ -100,11 +117,12 @@ class DriveEnv(gym.Env):
         return self._observe(info), r, term, trunc, info
 
     def _observe(self, info: dict):
-        """The observation of the current state; camera mode draws its sensor noise from ``np_random`` and,
+        """The observation of the current state; camera mode draws its sensor noise from its own generator
+        (``sensor_rng``: the simulation's draws, hence the episode, are the same in every mode) and,
         when ``camera.labels`` is set, puts its labels in ``info["labels"]``."""
         if self.config.obs_mode != "camera":
             return self.obs_type.observe(self._frame())
-        obs, labels = self.obs_type.capture(self._frame(), self.np_random)
+        obs, labels = self.obs_type.capture(self._frame(), self._sensor_rng)
         if labels is not None:
             info["labels"] = labels
         return obs
