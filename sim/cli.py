@@ -119,7 +119,8 @@ def _eval(args) -> int:
     agent = args.agent or best_agent()
     cfg = EvalConfig(agent=agent, suite=args.suite, episodes=args.episodes, workers=args.workers,
                      backend=args.backend, address=args.address, seed=args.seed, name=args.name,
-                     runs_dir=args.runs_dir, videos=args.videos, obs_mode=agent_obs_mode(agent))
+                     runs_dir=args.runs_dir, videos=args.videos, camera_videos=args.camera_videos,
+                     obs_mode=agent_obs_mode(agent))
     summary = evaluate(cfg)
     if args.mine_budget:
         campaign = CampaignConfig(name=f"{cfg.run_name}-mining", agent=agent, space=args.mine_space,
@@ -294,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--compare", help="metrics.json (or run folder) of another run to compare with (default: the "
                    "previous run of the same name, if any)")
     p.add_argument("--videos", type=int, default=3, help="worst episodes that get a video in the report")
+    p.add_argument("--camera-videos", type=int, default=1,
+                   help="worst episodes that also get a video of the 8-camera rig (re-driven in camera mode)")
     p.add_argument("--mine-budget", type=int, default=100, help="episodes of the mining round after the "
                    "evaluation (0: none)")
     p.add_argument("--mine-space", default="cut_in", help="search space of the mining round")

@@ -38,6 +38,8 @@ class EvalConfig:
     runs_dir: str = "runs"
     videos: int = 3
     """Worst episodes that get a top-down video in the report."""
+    camera_videos: int = 1
+    """Worst episodes that also get a camera video (the 8-camera rig, re-driven in camera mode)."""
     obs_mode: str = "vector"
 
     def __post_init__(self):
@@ -116,12 +118,12 @@ def _previous(cfg: EvalConfig, compare: str | None) -> tuple[dict | None, str]:
 
 
 def finish(cfg: EvalConfig, summary: dict, compare: str | None = None) -> Path:
-    """Render top-down videos of the worst episodes (re-simulating their logs, which must replay bit-exactly),
-    write metrics.json and report.html; returns the report's path."""
+    """Render top-down videos of the worst episodes (re-simulating their logs, which must replay bit-exactly) and
+    camera videos of the worst ``camera_videos``, write metrics.json and report.html; returns the report's path."""
     from sim.eval.report import write_report
     from sim.eval.view import worst_episodes
     from sim.scenario.episode_log import load_log
-    from sim.scenario.replay import replay
+    from sim.scenario.replay import camera_video, replay
 
     other, label = _previous(cfg, compare)
     for i in worst_episodes(summary, cfg.videos) if cfg.videos else []:
@@ -129,7 +131,12 @@ def finish(cfg: EvalConfig, summary: dict, compare: str | None = None) -> Path:
         if ep["log"] is None:
             continue
         video = cfg.run_dir / "videos" / f"{ep['case']}-{ep['rep']:03d}.mp4"
-        ep["replay_identical"] = replay(load_log(ep["log"]), video=video).identical
+        log = load_log(ep["log"])
+        ep["replay_identical"] = replay(log, video=video).identical
         ep["video"] = str(video.relative_to(cfg.run_dir))
+        if i in worst_episodes(summary, cfg.camera_videos):
+            camera = video.with_name(f"{video.stem}-camera.mp4")
+            ep["replay_identical"] &= camera_video(log, camera)
+            ep["camera_video"] = str(camera.relative_to(cfg.run_dir))
     write_json(summary, cfg.run_dir / "metrics.json")
     return write_report(cfg.run_dir, summary, other, label)

@@ -120,10 +120,11 @@ def test_evaluation_writes_logs_metrics_and_a_report_with_videos(tmp_path):
     with_video = [e for e in saved["episodes"] if e["video"]]
     assert len(with_video) == 1 and with_video[0]["replay_identical"] is True
     assert (tmp_path / "t" / with_video[0]["video"]).stat().st_size > 1000
+    assert (tmp_path / "t" / with_video[0]["camera_video"]).stat().st_size > 1000  # the rig, re-driven with cameras
     html = report.read_text()
-    assert "lane_keeping" in html and "data:video/mp4;base64," in html
+    assert "lane_keeping" in html and html.count("data:video/mp4;base64,") == 2
     again = evaluate(cfg, progress=False)
-    finish(cfg, again)
+    finish(dataclasses.replace(cfg, camera_videos=0), again)
     assert "previous run" in (tmp_path / "t" / "report.html").read_text()
     assert [e["metrics"] for e in again["episodes"]] == [e["metrics"] for e in saved["episodes"]]
 
