@@ -17,6 +17,7 @@ from scipy.spatial import cKDTree
 from sim.assets.meshes import PART_COLOURS, prop_mesh
 from sim.assets.textures import ASPHALT_RGB, TEXTURE_TILE_M
 from sim.traffic.vehicle_classes import PALETTE
+from sim.traffic.vru_network import CROSSWALK_WIDTH_M, crosswalks
 from sim.world import PROP_KINDS, World
 
 STATIC_CLASSES = ("ground", "road", "lane_marking", "curb", "sidewalk", *PROP_KINDS)
@@ -27,6 +28,8 @@ MARKING_Z = 0.02
 GROUND_Z = -0.03
 MARKING_WIDTH_M = 0.15
 DASH_M, GAP_M = 3.0, 6.0
+ZEBRA_BAR_M, ZEBRA_GAP_M = 0.5, 0.5
+"""Crosswalk stripes: bars this wide, this far apart, across the road (each as long as the crosswalk is wide)."""
 CURB_WIDTH_M, CURB_HEIGHT_M = 0.25, 0.15
 SIDEWALK_WIDTH_M = 2.0
 """Sidewalks run beside each curb on its side away from the road, their top level with the curb's."""
@@ -138,8 +141,8 @@ def _placed(mesh, built, xy, heading, size) -> tuple[np.ndarray, np.ndarray, np.
 
 def static_geometry(w: World) -> dict[str, Geometry]:
     """Static triangles of `w` per semantic class (ground, road, lane_marking, curb and the prop kinds):
-    ground tiles, lane and junction surfaces, solid and dashed markings, curbs (top and both faces) and
-    the props placed at their poses (parked cars painted from the traffic palette)."""
+    ground tiles, lane and junction surfaces, solid and dashed markings, crosswalk stripes, curbs (top and both
+    faces) and the props placed at their poses (parked cars painted from the traffic palette)."""
     graph = w.lanes
     out = {}
     up = lambda t: np.tile([0.0, 0.0, 1.0], (len(t), 1))  # noqa: E731
@@ -183,6 +186,7 @@ def static_geometry(w: World) -> dict[str, Geometry]:
                 k = _decimate(lane.centerline, force=np.nonzero(np.diff(on))[0] + 1)
                 keep = on[k[:-1]]  # a kept span is all on or all off (changes are kept points)
             marks.append(_strip((line + h)[k], (line - h)[k], MARKING_Z, keep))
+    marks.append(_zebras(w))
     if marks:
         marks = np.concatenate(marks)
         out["lane_marking"] = (marks, np.tile(linear_rgb(COLOURS["lane_marking"]), (len(marks), 1)), up(marks))
@@ -219,6 +223,28 @@ def static_geometry(w: World) -> dict[str, Geometry]:
             col = np.where(paint[:, None], np.repeat(body, per, axis=0), col)
         out[name] = (tris, col, nrm)
     return {k: _geometry(*v) for k, v in out.items()}
+
+
+def _zebras(w: World) -> np.ndarray:
+    """(T,3,3) stripes of every crosswalk of `w` (``sim.traffic.vru_network.crosswalks``, where pedestrians
+    cross): bars ZEBRA_BAR_M wide and CROSSWALK_WIDTH_M long along the road, ZEBRA_GAP_M apart, centred
+    between the road's edges, at MARKING_Z."""
+    cw = crosswalks(w)
+    pitch = ZEBRA_BAR_M + ZEBRA_GAP_M
+    quads = []
+    for left, right, heading in zip(cw.left, cw.right, cw.heading):
+        span = float(np.hypot(*(left - right)))
+        across = (left - right) / span
+        n = int((span - ZEBRA_GAP_M) // pitch)
+        start = right + (0.5 * (span - n * pitch + ZEBRA_GAP_M) + pitch * np.arange(n))[:, None] * across
+        along = 0.5 * CROSSWALK_WIDTH_M * np.array([np.cos(heading), np.sin(heading)])
+        end = start + ZEBRA_BAR_M * across
+        quads.append(np.stack([start - along, end - along, end + along, start + along], axis=1))
+    if not quads:
+        return np.zeros((0, 3, 3))
+    q = np.concatenate(quads)
+    q = np.concatenate([q, np.full(q.shape[:2] + (1,), MARKING_Z)], axis=2)
+    return _face_up(np.concatenate([q[:, [0, 1, 2]], q[:, [0, 2, 3]]]))
 
 
 def _sidewalks(w: World) -> np.ndarray:

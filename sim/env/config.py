@@ -5,6 +5,7 @@ import math
 from dataclasses import dataclass, field, fields, replace
 
 from sim.traffic.spec import TrafficSpec
+from sim.traffic.vru import VruSpec
 from sim.world.spec import WorldSpec
 
 OBS_MODES = ("vector", "bev", "camera")
@@ -169,6 +170,8 @@ class DriveConfig:
     once and cached: faster resets at the cost of world variety (at most 1000)."""
     world: WorldSpec = field(default_factory=WorldSpec)
     traffic: TrafficSpec = field(default_factory=TrafficSpec)
+    vru: VruSpec = field(default_factory=VruSpec)
+    """Pedestrians and cyclists around the ego (``sim.traffic.vru``); scenarios bring their own."""
     vector: VectorObsConfig = field(default_factory=VectorObsConfig)
     bev: BevConfig = field(default_factory=BevConfig)
     camera: CameraConfig = field(default_factory=CameraConfig)
@@ -228,7 +231,8 @@ class DriveConfig:
         """Build from ``gym.make`` keyword arguments.
 
         Accepts every field (nested configs as dataclasses or dicts) and the shortcuts
-        ``num_traffic`` (traffic.count) and ``bev_size`` (bev.size). Unknown names raise ValueError.
+        ``num_traffic`` (traffic.count), ``num_pedestrians`` (vru.pedestrians), ``num_cyclists`` (vru.cyclists)
+        and ``bev_size`` (bev.size). Unknown names raise ValueError.
         """
         known = {f.name for f in fields(cls)}
         values: dict = {}
@@ -258,6 +262,7 @@ class DriveConfig:
         return cls(**values)
 
 
-_NESTED = {"world": WorldSpec, "traffic": TrafficSpec, "vector": VectorObsConfig, "bev": BevConfig,
+_NESTED = {"world": WorldSpec, "traffic": TrafficSpec, "vru": VruSpec, "vector": VectorObsConfig, "bev": BevConfig,
            "camera": CameraConfig, "reward": RewardConfig}
-_SHORTCUTS = {"num_traffic": ("traffic", "count"), "bev_size": ("bev", "size")}
+_SHORTCUTS = {"num_traffic": ("traffic", "count"), "num_pedestrians": ("vru", "pedestrians"),
+              "num_cyclists": ("vru", "cyclists"), "bev_size": ("bev", "size")}

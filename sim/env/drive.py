@@ -138,12 +138,14 @@ class DriveEnv(gym.Env):
         """Fixed length of the actor arrays in ``info["vector_space"]``."""
         n = 1 + self.config.traffic.count
         if self.scenario is None:
-            return n
+            v = self.config.vru
+            return n + v.pedestrians + v.cyclists + v.crowd_size
         return n + sum(getattr(a.behaviour, "count", 1) for a in self.scenario.actors)  # a crowd is many actors
 
     def export_scenario(self, name: str = "exported", description: str = ""):
         """The current state as a Scenario: this world (by seed), the ego on its route, and every traffic
-        vehicle as an IDM actor with its own driver style. Save it with sim.scenario.io.save_scenario."""
+        vehicle as an IDM actor with its own driver style (pedestrians and cyclists are left out). Save it
+        with sim.scenario.io.save_scenario."""
         if self.state is None:
             raise RuntimeError("roadloop/Drive-v0: call reset() before export_scenario()")
         return export_scenario(self.state, self.scene, self.config, name, description)

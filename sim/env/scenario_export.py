@@ -7,7 +7,9 @@ from sim.traffic.vehicle_classes import CLASS_NAMES
 
 
 def export_scenario(state, scene, config, name: str, description: str) -> Scenario:
-    """``state`` as a Scenario: its world by seed, the ego on its route, traffic as IDM actors (styles kept)."""
+    """``state`` as a Scenario: its world by seed, the ego on its route, traffic as IDM actors (styles kept).
+    Pedestrians and cyclists are left out: the schema has no reactive road users on foot yet (only scripted
+    walks), so a scenario brings its own."""
     ego = state.ego
     tr = state.traffic
     actors = tuple(

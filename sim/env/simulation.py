@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -16,7 +16,10 @@ from sim.physics import ContactWorld, VehicleParams, VehicleState, get_model
 from sim.physics.collision import boxes_overlap
 from sim.traffic import Obstacles, TrafficState, spawn_traffic, step_traffic, traffic_poses
 from sim.traffic.traffic import concat_traffic, force_lane_change, place_vehicles
+from sim.traffic.actor_classes import ACTOR_CODE, VEHICLE_CODES
 from sim.traffic.lane_map import LaneMap
+from sim.traffic.vru import (Vehicles, VruSpec, VruState, concat_vrus, drop_groups, no_vrus, spawn_vrus, step_vrus,
+                             vru_obstacles, vru_table, walk_network)
 from sim.world import PROP_KINDS, World, generate_world
 
 EGO_LENGTH = 4.7
@@ -27,6 +30,15 @@ EGO_START_S = 5.0
 ROUTE_BEYOND_GOAL_M = 80.0
 """The route runs on this far past its goal, so that look-ahead observations never run out, m."""
 COLLISION_KINDS = ("", "vehicle", "prop", "curb")
+VRU_RADIUS_M = 160.0
+"""Pedestrians and cyclists are placed within this distance of the ego, m."""
+VRU_RECYCLE_RADIUS_M = 220.0
+"""A pedestrian or cyclist farther than this from the ego is replaced by a new one near it, m."""
+VRU_RECYCLE_EVERY = 10
+"""Control steps between those replacements."""
+VRU_CODES = np.array([ACTOR_CODE["pedestrian"], ACTOR_CODE["cyclist"]], np.int8)
+"""Actor class code of VruState.kind 0 (pedestrian) and 1 (cyclist)."""
+NO_VRUS = no_vrus()
 
 
 ACTOR_FIELDS = ("x", "y", "heading", "speed", "length", "width", "height")
@@ -35,9 +47,9 @@ ACTOR_FIELDS = ("x", "y", "heading", "speed", "length", "width", "height")
 
 @dataclass(frozen=True, eq=False)
 class Actors:
-    """Every actor this step, ego first, then traffic, then a scenario's puppets: ``table``
-    (len(ACTOR_FIELDS), N) float64 with one row per field (also readable as attributes ``x``, ``y``, ...),
-    ``kind`` (N,) int8: -1 ego, else an index into sim.traffic.vehicle_classes.CLASS_NAMES, and ``valid``
+    """Every actor this step, ego first, then traffic, then pedestrians and cyclists, then a scenario's puppets:
+    ``table`` (len(ACTOR_FIELDS), N) float64 with one row per field (also readable as attributes ``x``, ``y``,
+    ...), ``kind`` (N,) int8: -1 ego, else an index into sim.traffic.actor_classes.ACTOR_CLASSES, and ``valid``
     (N,) bool (a replay puppet exists only during its track)."""
 
     table: np.ndarray
@@ -63,6 +75,8 @@ class SimState:
     step_index: int
     ego: VehicleState
     traffic: TrafficState
+    vrus: VruState
+    """Pedestrians and cyclists (sim.traffic.vru)."""
     actors: Actors
     route: Route
     route_index: int
@@ -99,6 +113,11 @@ class Scene:
     obstacle_heading: np.ndarray
     obstacle_size: np.ndarray
     obstacle_table: np.ndarray
+
+    @cached_property
+    def walks(self):
+        """The world's sidewalks, crossings and cycling lanes (sim.traffic.vru.walk_network), built on first use."""
+        return walk_network(self.world)
 
     @cached_property
     def raster(self) -> WorldRaster:
@@ -164,9 +183,14 @@ class Simulation:
         speed = limit * rng.uniform(0.3, 0.7)
         ego = VehicleState.from_pose([xy[0]], [xy[1]], [heading], [speed])
         traffic = spawn_traffic(scene.lane_map, cfg.traffic, rng, xy, EGO_LENGTH)
+        vrus = NO_VRUS
+        if _has_vrus(cfg.vru):
+            occupied = np.concatenate([[xy], np.stack(traffic_poses(scene.lane_map, traffic)[:2], axis=1)])
+            vrus = spawn_vrus(scene.world, scene.walks, cfg.vru, rng, xy, VRU_RADIUS_M, occupied)
         idx, progress, offset, _ = route.project(xy, 0)
         return SimState(
-            t=0.0, step_index=0, ego=ego, traffic=traffic, actors=_actors(scene, ego, traffic), route=route,
+            t=0.0, step_index=0, ego=ego, traffic=traffic, vrus=vrus, actors=_actors(scene, ego, traffic, vrus),
+            route=route,
             route_index=idx, progress_m=progress, route_offset_m=offset, lane=int(lanes[0]), accel=0.0, jerk=0.0,
             lat_accel=0.0, collision="", off_road=False,
         )
@@ -191,7 +215,8 @@ class Simulation:
         hint = int(np.argmin(np.hypot(route.points[:, 0] - x, route.points[:, 1] - y)))
         idx, progress, offset, _ = route.project((x, y), hint)
         return SimState(
-            t=0.0, step_index=0, ego=ego, traffic=traffic, actors=_actors(scene, ego, traffic, plan, 0.0),
+            t=0.0, step_index=0, ego=ego, traffic=traffic, vrus=NO_VRUS,
+            actors=_actors(scene, ego, traffic, NO_VRUS, plan, 0.0),
             route=route, route_index=idx, progress_m=progress, route_offset_m=offset,
             lane=int(route.point_lane[idx]), accel=0.0, jerk=0.0, lat_accel=0.0, collision="", off_road=False,
             plan=plan,
@@ -224,10 +249,18 @@ class Simulation:
         if plan is not None:
             before, fired, notes = _fire_lane_changes(scene, plan, before, state.t, fired, rng)
             forced = forced_accel(plan, state.t, before.speed)
-        obstacles = _obstacles(scene, lane, lane_s, ego, state.actors)
+        obstacles = _obstacles(scene, lane, lane_s, ego, state.actors, state.vrus)
         traffic = step_traffic(scene.lane_map, before, obstacles, dt, rng, (ex, ey), cfg.traffic, state.step_index,
                                forced)
-        actors = _actors(scene, ego, traffic, plan, state.t + dt)
+        vrus = state.vrus
+        if vrus.n:
+            moved = _actors(scene, ego, traffic, NO_VRUS, plan, state.t + dt)
+            vehicles = (moved.kind < 0) | np.isin(moved.kind, VEHICLE_CODES)
+            vrus = step_vrus(vrus, scene.walks, scene.world, Vehicles.from_table(moved.table[:, vehicles & moved.valid]),
+                             dt, rng)
+            if state.step_index % VRU_RECYCLE_EVERY == VRU_RECYCLE_EVERY - 1:
+                vrus = _recycle_vrus(scene, cfg.vru, vrus, rng, (ex, ey), moved.table[:2, vehicles].T)
+        actors = _actors(scene, ego, traffic, vrus, plan, state.t + dt)
 
         collision = ""
         if _hits_vehicle(ego, actors):
@@ -238,11 +271,29 @@ class Simulation:
         off_road = not (in_lane or bool(graph.in_areas(np.array([[ex, ey]]))[0]))
         a = float(ego.accel[0])
         return SimState(
-            t=state.t + dt, step_index=state.step_index + 1, ego=ego, traffic=traffic, actors=actors,
+            t=state.t + dt, step_index=state.step_index + 1, ego=ego, traffic=traffic, vrus=vrus, actors=actors,
             route=state.route, route_index=idx, progress_m=progress, route_offset_m=offset, lane=int(lane[0]),
             accel=a, jerk=(a - state.accel) / dt, lat_accel=float(ego.speed[0] * ego.yaw_rate[0]),
             collision=collision, off_road=off_road, plan=plan, fired=fired, notes=notes,
         )
+
+
+def _has_vrus(spec: VruSpec) -> bool:
+    return bool(spec.pedestrians or spec.cyclists or spec.crowd_size)
+
+
+def _recycle_vrus(scene: Scene, spec: VruSpec, vrus: VruState, rng: np.random.Generator, ego_xy,
+                  occupied_xy: np.ndarray) -> VruState:
+    """Replace the groups of pedestrians (and the cyclists) whose leader is farther than VRU_RECYCLE_RADIUS_M from
+    the ego by as many new ones placed around it, clear of ``occupied_xy`` (the vehicles)."""
+    far = (np.hypot(vrus.x - ego_xy[0], vrus.y - ego_xy[1]) > VRU_RECYCLE_RADIUS_M) & ~vrus.scripted
+    gone = far[vrus.group]
+    if not gone.any():
+        return vrus
+    fresh = replace(spec, pedestrians=int((gone & (vrus.kind == 0)).sum()), cyclists=int((gone & (vrus.kind == 1)).sum()),
+                    crowd_size=0)
+    return concat_vrus(drop_groups(vrus, far), spawn_vrus(scene.world, scene.walks, fresh, rng, ego_xy, VRU_RADIUS_M,
+                                                          occupied_xy))
 
 
 def _fire_lane_changes(scene: Scene, plan: Plan, traffic: TrafficState, t: float, fired: frozenset, rng):
@@ -288,16 +339,18 @@ def _hits_vehicle(ego: VehicleState, actors: Actors) -> bool:
     ).any())
 
 
-def _obstacles(scene: Scene, lane, lane_s, ego: VehicleState, previous: Actors) -> Obstacles:
-    """The ego, on-lane props and a scenario's puppets (where they were last step) as obstacles for traffic."""
+def _obstacles(scene: Scene, lane, lane_s, ego: VehicleState, previous: Actors, vrus: VruState) -> Obstacles:
+    """The ego, on-lane props, pedestrians and cyclists on the carriageway and a scenario's puppets (where they
+    were last step) as obstacles for traffic."""
     on = scene.prop_lane >= 0
+    v_lane, v_lane2, v_s, v_speed, v_length, v_xy = vru_obstacles(vrus, scene.world.lanes)
     obstacles = Obstacles(
-        lane=np.concatenate([lane, scene.prop_lane[on]]),
-        lane2=np.full(1 + scene.obstacle_xy.shape[0], -1, dtype=np.int64),
-        s=np.concatenate([lane_s, scene.prop_s[on]]),
-        speed=np.concatenate([ego.speed, np.zeros(scene.obstacle_xy.shape[0])]),
-        length=np.concatenate([[EGO_LENGTH], scene.obstacle_size[:, 0]]),
-        xy=np.concatenate([[[ego.x[0], ego.y[0]]], scene.obstacle_xy]),
+        lane=np.concatenate([lane, scene.prop_lane[on], v_lane]),
+        lane2=np.concatenate([np.full(1 + scene.obstacle_xy.shape[0], -1, dtype=np.int64), v_lane2]),
+        s=np.concatenate([lane_s, scene.prop_s[on], v_s]),
+        speed=np.concatenate([ego.speed, np.zeros(scene.obstacle_xy.shape[0]), v_speed]),
+        length=np.concatenate([[EGO_LENGTH], scene.obstacle_size[:, 0], v_length]),
+        xy=np.concatenate([[[ego.x[0], ego.y[0]]], scene.obstacle_xy, v_xy]),
     )
     n = len(previous.kind)
     puppets = np.arange(n - previous.puppets, n)
@@ -313,19 +366,24 @@ def _obstacles(scene: Scene, lane, lane_s, ego: VehicleState, previous: Actors) 
     )
 
 
-def _actors(scene: Scene, ego: VehicleState, traffic: TrafficState, plan: Plan | None = None, t: float = 0.0) -> Actors:
+def _actors(scene: Scene, ego: VehicleState, traffic: TrafficState, vrus: VruState, plan: Plan | None = None,
+            t: float = 0.0) -> Actors:
     k = len(plan.puppets.ids) if plan is not None else 0
-    n = 1 + traffic.n
+    m = 1 + traffic.n
+    n = m + vrus.n
     table = np.empty((len(ACTOR_FIELDS), n + k))
     table[:, 0] = (ego.x[0], ego.y[0], ego.heading[0], ego.speed[0], EGO_LENGTH, EGO_WIDTH, EGO_HEIGHT)
-    table[0, 1:n], table[1, 1:n], table[2, 1:n] = traffic_poses(scene.lane_map, traffic)
-    table[3, 1:n] = traffic.speed
-    table[4, 1:n] = traffic.length
-    table[5, 1:n] = traffic.width
-    table[6, 1:n] = traffic.height
+    table[0, 1:m], table[1, 1:m], table[2, 1:m] = traffic_poses(scene.lane_map, traffic)
+    table[3, 1:m] = traffic.speed
+    table[4, 1:m] = traffic.length
+    table[5, 1:m] = traffic.width
+    table[6, 1:m] = traffic.height
     kind = np.empty(n + k, np.int8)
     kind[0] = -1
-    kind[1:n] = traffic.kind
+    kind[1:m] = traffic.kind
+    if vrus.n:
+        table[:, m:n], vru_kind = vru_table(vrus)
+        kind[m:n] = VRU_CODES[vru_kind]
     valid = np.ones(n + k, bool)
     if k:
         table[:, n:], valid[n:] = plan.puppets.table(t)

@@ -162,15 +162,23 @@ def test_leaving_the_road_terminates_with_penalty():
 
 
 def test_info_carries_vector_space():
-    env = gym.make("roadloop/Drive-v0", num_traffic=6, world={"road_length_m": 800.0})
+    from sim.traffic.actor_classes import ACTOR_CODE
+
+    env = gym.make("roadloop/Drive-v0", num_traffic=6, num_pedestrians=20, num_cyclists=4,
+                   world={"road_length_m": 800.0})
     _, info = env.reset(seed=5)
     vs = info["vector_space"]
-    assert vs["actors"]["valid"].shape == (7,) and vs["actors"]["valid"][:2].all()
+    n = 1 + 6 + 24  # padded to the most actors an episode can have
+    assert vs["actors"]["valid"].shape == (n,) and vs["actors"]["valid"][:2].all()
     assert vs["actors"]["kind"][0] == -1
     for key in ("y", "heading", "speed", "length", "width", "height", "lane"):
-        assert vs["actors"][key].shape == (7,)
-    valid = vs["actors"]["valid"]
-    assert (vs["actors"]["length"][valid] > 3.0).all() and (vs["actors"]["length"][~valid] == 0).all()
+        assert vs["actors"][key].shape == (n,)
+    valid, kind = vs["actors"]["valid"], vs["actors"]["kind"]
+    vehicles = valid & (kind < ACTOR_CODE["pedestrian"])
+    assert vehicles.sum() == 7 and (vs["actors"]["length"][vehicles] > 3.0).all()
+    assert (vs["actors"]["length"][~valid] == 0).all()
+    walkers = valid & (kind == ACTOR_CODE["pedestrian"])
+    assert walkers.sum() > 5 and (vs["actors"]["length"][walkers] < 1.0).all()
     for key in ("speed", "jerk", "lat_accel", "route_completion", "collision", "off_road"):
         assert key in info
 
@@ -252,3 +260,31 @@ def test_dynamic_bicycle_ego_drives_and_differs_from_kinematic():
     kin, dyn = runs["kinematic"], runs["dynamic"]
     assert dyn.speed[0] > 5.0 and abs(dyn.lateral_speed[0]) > 0.0
     assert not np.allclose([kin.x[0], kin.y[0]], [dyn.x[0], dyn.y[0]], atol=1e-3)
+
+
+def test_pedestrians_and_cyclists_are_actors_that_move_and_stay_around_the_ego():
+    from sim.traffic.actor_classes import ACTOR_CODE
+
+    env = gym.make("roadloop/Drive-v0", num_traffic=4, num_pedestrians=24, num_cyclists=4, route_length_m=1000.0,
+                   episode_seconds=70.0)
+    env.reset(seed=3)
+    first = env.unwrapped.state.actors
+    vru = np.isin(first.kind, [ACTOR_CODE["pedestrian"], ACTOR_CODE["cyclist"]])
+    assert vru.sum() >= 20 and (first.kind[vru] == ACTOR_CODE["cyclist"]).sum() >= 1
+    for _ in range(20):
+        env.step(np.array([0.0, 0.0], np.float32))
+    moved = env.unwrapped.state.actors
+    assert np.hypot(*(moved.table[:2, vru] - first.table[:2, vru])).max() > 2.0  # they walk and ride
+    # the ego has driven far away: groups beyond the recycling radius are replaced by new ones around it
+    from sim.env.simulation import VRU_RADIUS_M, _recycle_vrus
+
+    u = env.unwrapped
+    vrus = u.state.vrus
+    graph = u.scene.world.lanes
+    far = int(np.argmax(np.hypot(graph.points[:, 0] - vrus.x.mean(), graph.points[:, 1] - vrus.y.mean())))
+    ego_xy = graph.points[far]
+    new = _recycle_vrus(u.scene, u.config.vru, vrus, np.random.default_rng(0), ego_xy, np.zeros((0, 2)))
+    dist = np.hypot(new.x - ego_xy[0], new.y - ego_xy[1])
+    assert new.n > 0.5 * vrus.n and np.all(dist <= VRU_RADIUS_M + 1.0)
+    assert np.all(new.group[new.group] == new.group)  # group leaders renumbered, each its own leader
+    env.close()
