@@ -351,6 +351,8 @@ def _obstacles(scene: Scene, lane, lane_s, ego: VehicleState, previous: Actors, 
         speed=np.concatenate([ego.speed, np.zeros(scene.obstacle_xy.shape[0]), v_speed]),
         length=np.concatenate([[EGO_LENGTH], scene.obstacle_size[:, 0], v_length]),
         xy=np.concatenate([[[ego.x[0], ego.y[0]]], scene.obstacle_xy, v_xy]),
+        width=np.concatenate([[EGO_WIDTH], scene.obstacle_size[:, 1], np.full(v_lane.size, np.nan)]),
+        heading=np.concatenate([ego.heading[:1], scene.obstacle_heading, np.full(v_lane.size, np.nan)]),
     )
     n = len(previous.kind)
     puppets = np.arange(n - previous.puppets, n)
@@ -363,6 +365,7 @@ def _obstacles(scene: Scene, lane, lane_s, ego: VehicleState, previous: Actors, 
         lane=np.concatenate([obstacles.lane, p_lane]), lane2=np.concatenate([obstacles.lane2, np.full(puppets.size, -1)]),
         s=np.concatenate([obstacles.s, p_s]), speed=np.concatenate([obstacles.speed, tab[3]]),
         length=np.concatenate([obstacles.length, tab[4]]), xy=np.concatenate([obstacles.xy, tab[:2].T]),
+        width=np.concatenate([obstacles.width, tab[5]]), heading=np.concatenate([obstacles.heading, tab[2]]),
     )
 
 

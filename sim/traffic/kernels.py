@@ -1,12 +1,20 @@
-"""Compiled (numba) kernels of traffic v1: one control step over all vehicles, poses, spawn speed caps.
+"""Compiled (numba) kernels of traffic: one control step over all vehicles, poses, spawn speed caps.
 
 Plain loops over vehicles and candidates; no random draws inside (the caller passes uniforms drawn from
 the episode's Generator), no fastmath and no parallelism, so results are bit-identical run to run.
 
-Lane tables (built by ``LaneMap``):
-  ``lf`` (L, 3) float64: length m, width m, speed limit m/s;
-  ``li`` (L, 8) int64: successors (4, -1 padded), successor count, left, right, in-junction flag;
-  ``conflict`` (L, L) bool: junction connectors whose centerlines come close (or share a start or end).
+Lane tables (built by ``LaneMap``, columns named in ``sim.traffic.lane_map``): ``lf`` (L, 6) float64, ``li``
+(L, 10) int64, ``conflict``/``conflict_long`` (L, L) bool and ``conf`` (4, L, L) conflict zones of junction
+connectors. Right of way at junctions is in ``sim.traffic.junctions``, going around obstacles in
+``sim.traffic.passing``.
+
+A step: every body that occupies a lane becomes a candidate leader (traffic, obstacles, the lane a lane
+changer leaves, the neighbouring or oncoming lane a body reaches into, the virtual stops of passers); each
+vehicle finds its leader (a stationary or oncoming body far enough to the side is none), the junction rules
+and passes give it stops and speed caps, IDM gives its command, MOBIL its lane changes; the command it acts on
+sees its leader's speed as it was ``reaction`` s before (unless that hides a need to brake harder than
+comfortable), while stops, speed limits and yield lines act at once; the command is jerk-limited; then it moves
+along its lane and its lateral plan.
 """
 from __future__ import annotations
 
@@ -15,13 +23,51 @@ import math
 import numpy as np
 from numba import njit
 
-LEN, WID, LIM = 0, 1, 2
-NSUCC, LEFT, RIGHT, JUNC = 4, 5, 6, 7
+from sim.traffic.junctions import (
+    CREEP_SPEED,
+    JUNCTION_LOOKAHEAD_M,
+    JUNCTION_MARGIN_M,
+    REAR_CLEAR_M,
+    STOP_LINE_M,
+    YIELD_SPEED,
+    junction_control,
+    junction_entries,
+)
+from sim.traffic.kernel_cache import drop_stale
+from sim.traffic.kinematics import smoothstep
+from sim.traffic.lane_map import (
+    JUNC,
+    KMAX,
+    LEFT,
+    LEN,
+    LIM,
+    NSUCC,
+    ONC,
+    ONC_A,
+    ONC_B,
+    ONC_SEP,
+    RIGHT,
+    SIB,
+    SIB_LEN,
+    SIBLINGS,
+    WID,
+)
+from sim.traffic.passing import (
+    INTRUDE_TOL_M,
+    LAT_CLEAR_M,
+    PASS_WAIT_GAP_M,
+    PASSABLE_LENGTH_M,
+    STALL_GAP_M,
+    STATIONARY_V,
+    VIRTUAL,
+    plan_passes,
+    virtual_stop,
+)
+
+drop_stale()  # numba loads cached kernels lazily (on first call): this runs before any is loaded
 
 MAX_DECEL = 8.0
 """Hardest braking a traffic vehicle applies, m/s^2."""
-HARD_DECEL = 6.0
-"""A vehicle that would need more than this to stop before a junction entry is committed and goes, m/s^2."""
 JERK_LIMIT = 4.0
 """Comfortable |jerk| bound applied unless braking harder than the comfortable deceleration, m/s^3."""
 LANE_CHANGE_OMEGA = 0.9
@@ -40,26 +86,22 @@ LC_COOLDOWN_S = 4.0
 """Time between two lane changes of one vehicle, s."""
 MANDATORY_LC_M = 150.0
 """A vehicle whose lane ends within this distance changes lane with high urgency, m."""
-JUNCTION_LOOKAHEAD_M = 40.0
-"""Shortest distance before a junction entry at which a vehicle starts to negotiate it, m."""
-JUNCTION_MARGIN_M = 15.0
-"""Negotiation starts this far beyond the comfortable stopping distance, m."""
-STOP_LINE_M = 2.0
-"""A waiting vehicle's front stops at least this far (plus its IDM standstill gap) before the entry, m."""
 LIMIT_MARGIN_M = 3.0
 """A vehicle reaches a lower speed limit this far before the lane where it applies, m."""
+CURVE_LAT_ACCEL = 3.0
+"""Drivers slow down for bends to keep the lateral acceleration of following the lane below this, m/s^2."""
+CURVE_PREVIEW_S = (0.0, 1.0, 2.0, 3.5, 5.0)
+"""Times ahead (at the current speed, and at least a few metres) at which a driver reads the lane's curvature, s."""
+LIMIT_TOL_MPS = 0.3
+"""Overspeed for a lane ahead that a vehicle does not brake for (its desired speed there takes it down), m/s."""
 AXLE_FRACTION = 0.6
 """Axle positions of a traffic vehicle as a fraction of its half length from its centre."""
-REAR_CLEAR_M = 3.0
-"""A vehicle that has left a junction connector keeps it occupied until its rear is this far out, m."""
-LONG_VEHICLE_M = 7.0
-"""Vehicles longer than this (buses, trucks) need the wider junction clearances of ``conflict_long``, m."""
-LONG_SWEEP_M = 3.0
-"""A long vehicle waits this much farther back from a junction entry (its ends swing out on turns), m."""
 SPAWN_JUNCTION_CLEAR_M = 20.0
 """A recycled vehicle is not placed closer than this to a junction entry, m."""
 OTHER_HALF_WIDTH_M = 1.5
 """Half width (plus margin) of the widest vehicle, used to decide when a lane changer has left its lane, m."""
+XY_ALONG_M = 2.0
+"""An obstacle's xy this far (beyond its half length) along the lane from its (lane, s) is not its position, m."""
 
 
 @njit(cache=True)
@@ -91,43 +133,124 @@ def _offsets(lf, path, s):
 
 
 @njit(cache=True)
-def _candidates(lf, lane, s, d, speed, length, width, lc_from, o_lane, o_lane2, o_s, o_speed, o_len):
-    """Everything that occupies a lane: (lane, s, speed, half length, owner) arrays; owner is the traffic
-    index, -1 for obstacles. A lane changer also occupies the lane it leaves until its body is clear."""
+def _obstacle_frames(points, point_s, point_heading, lane_start, lane_npts, lf, o_lane, o_s, o_len, o_xy, o_speed,
+                     o_heading):
+    """Lateral offset (m, from the centre of its lane, from its position; 0 when its position lies more than
+    XY_ALONG_M beyond its half length along the lane from its (lane, s)) and speed along its lane (m/s; its
+    speed when its heading is NaN) of each obstacle."""
+    m = o_lane.shape[0]
+    o_d = np.zeros(m)
+    o_v = o_speed.copy()
+    for j in range(m):
+        ln = o_lane[j]
+        if ln < 0:
+            continue
+        px, py, hd = _lane_point(points, point_s, point_heading, lane_start, lane_npts, lf, ln, o_s[j])
+        dx, dy = o_xy[j, 0] - px, o_xy[j, 1] - py
+        if abs(dx * math.cos(hd) + dy * math.sin(hd)) <= 0.5 * o_len[j] + XY_ALONG_M:
+            o_d[j] = -dx * math.sin(hd) + dy * math.cos(hd)
+        if not np.isnan(o_heading[j]):
+            o_v[j] = o_speed[j] * math.cos(o_heading[j] - hd)
+    return o_d, o_v
+
+
+@njit(cache=True)
+def _put(cl, cs, cv, ch, cd, cw, co, ck, c, ln, s, v, half, d, w, own, skip):
+    cl[c], cs[c], cv[c], ch[c], cd[c], cw[c], co[c], ck[c] = ln, s, v, half, d, w, own, skip
+    return c + 1
+
+
+@njit(cache=True)
+def _intrusions(lf, li, cl, cs, cv, ch, cd, cw, co, ck, c, ln, s, v, half, d, w, own):
+    """Add the neighbouring lanes a body on lane ``ln`` at (s, d) reaches into: the left or right
+    same-direction neighbour, or the oncoming lane (there it moves backwards)."""
+    hl = 0.5 * lf[ln, WID]
+    if d + 0.5 * w > hl + INTRUDE_TOL_M:
+        lt = li[ln, LEFT]
+        on = li[ln, ONC]
+        if lt >= 0:
+            c = _put(cl, cs, cv, ch, cd, cw, co, ck, c, lt, s * lf[lt, LEN] / lf[ln, LEN], v, half,
+                     d - hl - 0.5 * lf[lt, WID], w, own, True)
+        elif on >= 0:
+            so = lf[ln, ONC_A] - lf[ln, ONC_B] * s
+            if -half <= so <= lf[on, LEN] + half:
+                c = _put(cl, cs, cv, ch, cd, cw, co, ck, c, on, so, -v, half, lf[ln, ONC_SEP] - d, w, own, True)
+    if d - 0.5 * w < -hl - INTRUDE_TOL_M:
+        rt = li[ln, RIGHT]
+        if rt >= 0:
+            c = _put(cl, cs, cv, ch, cd, cw, co, ck, c, rt, s * lf[rt, LEN] / lf[ln, LEN], v, half,
+                     d + hl + 0.5 * lf[rt, WID], w, own, True)
+    return c
+
+
+@njit(cache=True)
+def _candidates(lf, li, lane, prev_lane, s, d, speed, length, width, lc_from, lat, zone, o_lane, o_lane2, o_s, o_v,
+                o_len, o_d, o_w):
+    """Everything that occupies a lane: (lane, s, speed along the lane, half length, lateral offset, width,
+    owner, may-be-passed-beside) arrays. Traffic bodies come first (candidate i is vehicle i); owner is the
+    traffic index, -1 for obstacles, VIRTUAL for a passer's virtual stop. A vehicle also occupies the lane it
+    came from until its rear is REAR_CLEAR_M past its end, and a lane changer the lane it leaves until its body
+    is clear of it (neither is passed beside)."""
     n = lane.shape[0]
     m = o_lane.shape[0]
-    size = 2 * n + 2 * m
-    c_lane = np.empty(size, np.int64)
-    c_s = np.empty(size)
-    c_v = np.empty(size)
-    c_half = np.empty(size)
-    c_own = np.empty(size, np.int64)
+    size = (5 + SIBLINGS) * n + 4 * m
+    cl = np.empty(size, np.int64)
+    cs = np.empty(size)
+    cv = np.empty(size)
+    ch = np.empty(size)
+    cd = np.empty(size)
+    cw = np.empty(size)
+    co = np.empty(size, np.int64)
+    ck = np.empty(size, np.bool_)
     c = 0
     for i in range(n):
-        c_lane[c], c_s[c], c_v[c], c_half[c], c_own[c] = lane[i], s[i], speed[i], 0.5 * length[i], i
-        c += 1
+        c = _put(cl, cs, cv, ch, cd, cw, co, ck, c, lane[i], s[i], speed[i], 0.5 * length[i], d[i], width[i], i,
+                 lc_from[i] < 0)
     for i in range(n):
+        half = 0.5 * length[i]
+        pv = prev_lane[i]
+        if pv >= 0 and s[i] < half + REAR_CLEAR_M:  # its rear is still on the lane it left
+            c = _put(cl, cs, cv, ch, cd, cw, co, ck, c, pv, lf[pv, LEN] + s[i], speed[i], half, d[i], width[i], i,
+                     False)
+        for k in range(SIBLINGS):  # just after a split, the lanes that split off share the road with it
+            sib = li[lane[i], SIB + k]
+            if sib >= 0 and s[i] - half < lf[lane[i], SIB_LEN + k]:
+                c = _put(cl, cs, cv, ch, cd, cw, co, ck, c, sib, s[i], speed[i], half, 0.0, width[i], i, False)
         f = lc_from[i]
         if f >= 0:
             shift = 0.5 * (lf[f, WID] + lf[lane[i], WID])
             if abs(d[i]) > shift - 0.5 * width[i] - OTHER_HALF_WIDTH_M:
-                c_lane[c], c_s[c] = f, s[i] * lf[f, LEN] / lf[lane[i], LEN]
-                c_v[c], c_half[c], c_own[c] = speed[i], 0.5 * length[i], i
-                c += 1
+                d_old = d[i] - shift if f == li[lane[i], LEFT] else d[i] + shift
+                c = _put(cl, cs, cv, ch, cd, cw, co, ck, c, f, s[i] * lf[f, LEN] / lf[lane[i], LEN], speed[i], half,
+                         d_old, width[i], i, False)
+        else:
+            c = _intrusions(lf, li, cl, cs, cv, ch, cd, cw, co, ck, c, lane[i], s[i], speed[i], half, d[i],
+                            width[i], i)
+        vl, vs, vd, vw = virtual_stop(lf, li, lane[i], d[i], width[i], lat[i], zone[i])
+        if vl >= 0:
+            c = _put(cl, cs, cv, ch, cd, cw, co, ck, c, vl, vs, 0.0, 0.0, vd, vw, VIRTUAL, True)
     for j in range(m):
-        for ln in (o_lane[j], o_lane2[j]):
-            if ln >= 0:
-                c_lane[c], c_s[c], c_v[c], c_half[c], c_own[c] = ln, o_s[j], o_speed[j], 0.5 * o_len[j], -1
-                c += 1
-    return c_lane[:c], c_s[:c], c_v[:c], c_half[:c], c_own[:c]
+        ln = o_lane[j]
+        half = 0.5 * o_len[j]
+        if ln >= 0:
+            c = _put(cl, cs, cv, ch, cd, cw, co, ck, c, ln, o_s[j], o_v[j], half, o_d[j], o_w[j], -1, True)
+            c = _intrusions(lf, li, cl, cs, cv, ch, cd, cw, co, ck, c, ln, o_s[j], o_v[j], half, o_d[j], o_w[j], -1)
+        l2 = o_lane2[j]
+        if l2 >= 0:
+            c = _put(cl, cs, cv, ch, cd, cw, co, ck, c, l2, o_s[j], o_v[j], half, 0.0, lf[l2, WID], -1, False)
+    return cl[:c], cs[:c], cv[:c], ch[:c], cd[:c], cw[:c], co[:c], ck[:c]
 
 
 @njit(cache=True)
-def _leader(path_row, off_row, half, me, c_lane, c_s, c_v, c_half, c_own):
-    """Bumper gap (inf if none) and speed of the nearest candidate ahead along one path."""
+def _leader(path_row, off_row, half, me, d_me, w_me, z0, z1, c_lane, c_s, c_v, c_half, c_d, c_w, c_own, c_skip):
+    """Bumper gap (inf if none), speed and candidate index (-1) of the nearest candidate ahead along one path.
+    A vehicle-sized (PASSABLE_LENGTH_M) stationary or oncoming candidate clear of the vehicle sideways by
+    LAT_CLEAR_M is passed beside (a pedestrian or cyclist never is: it may move sideways), and stationary
+    candidates between ``z0`` and ``z1`` on the first lane (a zone being passed) are ignored."""
     best = np.inf
     gap = np.inf
     lead_v = 0.0
+    lead_c = -1
     p = path_row.shape[0]
     for c in range(c_lane.shape[0]):
         if c_own[c] == me and me >= 0:
@@ -136,11 +259,17 @@ def _leader(path_row, off_row, half, me, c_lane, c_s, c_v, c_half, c_own):
             if path_row[k] == c_lane[c]:
                 ahead = off_row[k] + c_s[c]
                 if 0.0 < ahead < best:
+                    if c_skip[c] and c_v[c] < STATIONARY_V and 2.0 * c_half[c] >= PASSABLE_LENGTH_M:
+                        if abs(d_me - c_d[c]) >= 0.5 * (w_me + c_w[c]) + LAT_CLEAR_M:
+                            break
+                        if k == 0 and c_own[c] != VIRTUAL and z0 <= c_s[c] <= z1:
+                            break
                     best = ahead
                     gap = ahead - half - c_half[c]
                     lead_v = c_v[c]
+                    lead_c = c
                 break
-    return gap, lead_v
+    return gap, lead_v, lead_c
 
 
 @njit(cache=True)
@@ -168,104 +297,6 @@ def _old_lane_leader(lf, li, f, s_f, half, me, c_lane, c_s, c_v, c_half, c_own):
 
 
 @njit(cache=True)
-def _junction_entries(lf, li, lane, path, off, speed, length, comfort):
-    """Per vehicle: the next junction connector it enters (-1 none), its centre's distance to it (m),
-    whether it is negotiating it now, and whether it is committed (cannot stop before it)."""
-    n, p = path.shape
-    entry = np.full(n, -1, np.int64)
-    dist = np.full(n, np.inf)
-    approach = np.zeros(n, np.bool_)
-    committed = np.zeros(n, np.bool_)
-    for i in range(n):
-        if li[lane[i], JUNC]:
-            continue
-        for k in range(1, p):
-            ln = path[i, k]
-            if ln < 0:
-                break
-            if li[ln, JUNC]:
-                entry[i] = ln
-                dist[i] = off[i, k]
-                break
-        if entry[i] >= 0:
-            v = speed[i]
-            front = dist[i] - 0.5 * length[i]
-            look = max(JUNCTION_LOOKAHEAD_M, v * v / (2.0 * comfort[i]) + JUNCTION_MARGIN_M)
-            approach[i] = front < look
-            # Committed: partly in already, or moving too fast to stop before the entry. A (nearly) stopped
-            # vehicle close to the entry can always wait.
-            committed[i] = front <= 0.0 or (v > 0.5 and front < v * v / (2.0 * HARD_DECEL) + 0.5)
-    return entry, dist, approach, committed
-
-
-@njit(cache=True)
-def _junction_waits(li, conflict, conflict_long, lane, prev_lane, s, off, entry, dist, approach, committed, speed,
-                    length, o_lane, o_lane2, o_len):
-    """(N,) distance from each vehicle's centre to a junction entry where it must wait (inf: it may go).
-
-    First come, first served on conflicting connectors: a negotiating vehicle waits while a conflicting
-    connector is occupied (by any part of a vehicle body, or an obstacle), or while another negotiating
-    vehicle with an earlier expected entry time (or one already committed) heads for a conflicting
-    connector; of two vehicles on the same lane the one ahead goes first. A committed vehicle goes.
-    Conflicts involving a long vehicle use ``conflict_long``.
-    """
-    n = lane.shape[0]
-    m = o_lane.shape[0]
-    occ = np.empty(3 * n + 2 * m, np.int64)
-    occ_long = np.empty(3 * n + 2 * m, np.bool_)
-    n_occ = 0
-    for j in range(n):
-        half = 0.5 * length[j]
-        lj = length[j] > LONG_VEHICLE_M
-        if li[lane[j], JUNC]:
-            occ[n_occ], occ_long[n_occ] = lane[j], lj
-            n_occ += 1
-        pv = prev_lane[j]
-        if pv >= 0 and li[pv, JUNC] and s[j] < half + REAR_CLEAR_M:
-            occ[n_occ], occ_long[n_occ] = pv, lj
-            n_occ += 1
-        nx = entry[j]
-        if nx >= 0 and dist[j] < half:
-            occ[n_occ], occ_long[n_occ] = nx, lj
-            n_occ += 1
-    for j in range(m):
-        for ln in (o_lane[j], o_lane2[j]):
-            if ln >= 0 and li[ln, JUNC]:
-                occ[n_occ], occ_long[n_occ] = ln, o_len[j] > LONG_VEHICLE_M
-                n_occ += 1
-    out = np.full(n, np.inf)
-    tte = np.empty(n)
-    for i in range(n):
-        tte[i] = (dist[i] - 0.5 * length[i]) / max(speed[i], 1.0)
-    for i in range(n):
-        if not approach[i] or committed[i]:
-            continue
-        e = entry[i]
-        li_long = length[i] > LONG_VEHICLE_M
-        wait = False
-        for q in range(n_occ):
-            if (conflict_long if (li_long or occ_long[q]) else conflict)[e, occ[q]]:
-                wait = True
-                break
-        if not wait:
-            for j in range(n):
-                if j == i or not approach[j]:
-                    continue
-                if not (conflict_long if (li_long or length[j] > LONG_VEHICLE_M) else conflict)[e, entry[j]]:
-                    continue
-                if lane[j] == lane[i]:
-                    first = s[j] > s[i] or (s[j] == s[i] and j < i)
-                else:
-                    first = tte[j] < tte[i] or (tte[j] == tte[i] and j < i)
-                if committed[j] or first:
-                    wait = True
-                    break
-        if wait:
-            out[i] = dist[i]
-    return out
-
-
-@njit(cache=True)
 def _pick_path(li, start, u1, u2, out):
     """Fill ``out`` (P,) with ``start`` and random successors chosen by uniforms u1, u2 (-1 past a dead end)."""
     out[0] = start
@@ -280,64 +311,164 @@ def _pick_path(li, start, u1, u2, out):
 
 @njit(cache=True)
 def _limit_brake(lf, path_row, off_row, half, v, factor, b):
-    """Deceleration needed to reach the lower speed limit of a lane ahead in time (0 if none), m/s^2."""
+    """Deceleration needed to reach the lower speed limit of a lane ahead in time (0 if none), m/s^2. A lane
+    the front has reached, or an overspeed below LIMIT_TOL_MPS, is left to the driver model's desired speed."""
     need = 0.0
     for k in range(1, path_row.shape[0]):
         ln = path_row[k]
         if ln < 0:
             break
         vk = factor * lf[ln, LIM]
-        if v > vk:
-            dist = max(off_row[k] - LIMIT_MARGIN_M, 0.1)
+        front = off_row[k] - half
+        if v > vk + LIMIT_TOL_MPS and front > 0.0:
+            dist = max(off_row[k] - LIMIT_MARGIN_M, 0.5 * front, 0.1)  # the margin shrinks near the lane
             need = max(need, (v * v - vk * vk) / (2.0 * dist))
     # Start braking once the needed deceleration reaches most of the comfortable one.
     return need if need >= 0.7 * b else 0.0
 
 
 @njit(cache=True)
-def step_kernel(lf, li, conflict, conflict_long, lane, prev_lane, path, s, d, d_rate, speed, accel, lc_from, cooldown,
-                length, width, factor, t_head, s0, a_max, b_comf, polite,
-                o_lane, o_lane2, o_s, o_speed, o_len, dt, decide, u, forced):
-    """One control step of ``dt`` s. Inputs are not modified; returns the new dynamic arrays
-    (lane, prev_lane, path, s, d, d_rate, speed, accel, lc_from, cooldown). ``u`` (N, 3) uniforms in [0, 1);
-    ``forced`` (N,) accelerations imposed by scenario events (m/s^2, NaN: none), applied without jerk limit."""
+def _curvature(point_s, point_curvature, lane_start, lane_npts, lf, ln, s):
+    """|curvature| (1/m) of lane ``ln`` at arc length ``s`` (clamped to the lane), interpolated."""
+    si = min(max(s, 0.0), lf[ln, LEN])
+    a, bb = lane_start[ln], lane_start[ln] + lane_npts[ln] - 2
+    while a < bb:
+        mid = (a + bb + 1) // 2
+        if point_s[mid] <= si:
+            a = mid
+        else:
+            bb = mid - 1
+    t = (si - point_s[a]) / (point_s[a + 1] - point_s[a])
+    return abs(point_curvature[a] + t * (point_curvature[a + 1] - point_curvature[a]))
+
+
+@njit(cache=True)
+def _curve_speeds(point_s, point_curvature, lane_start, lane_npts, lf, path_row, s, v, want, b):
+    """(speed for the bend here, deceleration needed for the bends ahead) in CURVE_PREVIEW_S, m/s and m/s^2: at
+    most CURVE_LAT_ACCEL of lateral acceleration on the lane's curvature along the path (inf and 0 when no bend
+    of the path is tight for the speed ``v`` or the desired speed ``want``)."""
+    here = np.inf
+    need = 0.0
+    kmax = 0.0
+    for ln in path_row:
+        if ln >= 0:
+            kmax = max(kmax, lf[ln, KMAX])
+    top = max(v, want)
+    if top * top * kmax <= CURVE_LAT_ACCEL:
+        return here, need
+    for dt_ahead in CURVE_PREVIEW_S:
+        ahead = max(v * dt_ahead, 4.0 * dt_ahead)
+        k = 0
+        local = s + ahead
+        while k < path_row.shape[0] and path_row[k] >= 0 and local > lf[path_row[k], LEN]:
+            local -= lf[path_row[k], LEN]
+            k += 1
+        if k >= path_row.shape[0] or path_row[k] < 0:
+            break
+        kappa = _curvature(point_s, point_curvature, lane_start, lane_npts, lf, path_row[k], local)
+        vc = math.sqrt(CURVE_LAT_ACCEL / max(kappa, 1e-6))
+        if dt_ahead == 0.0:
+            here = vc
+        elif v > vc + LIMIT_TOL_MPS:
+            need = max(need, (v * v - vc * vc) / (2.0 * ahead))
+    return here, (need if need >= 0.7 * b else 0.0)
+
+
+@njit(cache=True)
+def step_kernel(lf, li, conflict, conflict_long, conf, points, point_s, point_heading, point_curvature, lane_start,
+                lane_npts, lane_state, lane, prev_lane, path, s, d, d_rate, speed, accel, lc_from, cooldown, length,
+                width, factor, t_head, s0, a_max, b_comf, polite, reaction, crit_gap, speed_hist, stop_done, wait_s, lat,
+                zone,
+                o_lane, o_lane2, o_s, o_speed, o_len, o_xy, o_w, o_heading, dt, decide, u, forced, step):
+    """One control step of ``dt`` s (control step number ``step``). Inputs are not modified; returns the new
+    dynamic arrays (lane, prev_lane, path, s, d, d_rate, speed, accel, lc_from, cooldown, speed_hist, stop_done,
+    wait_s, lat, zone). ``lane_state`` (L,) int8 junction control states (sim.traffic.signals); ``u`` (N, 3)
+    uniforms in [0, 1); ``forced`` (N,) accelerations imposed by scenario events (m/s^2, NaN: none), applied
+    without jerk limit."""
     n, p = path.shape
     off, dead = _offsets(lf, path, s)
-    c_lane, c_s, c_v, c_half, c_own = _candidates(lf, lane, s, d, speed, length, width, lc_from,
-                                                  o_lane, o_lane2, o_s, o_speed, o_len)
-    entry, jdist, approach, committed = _junction_entries(lf, li, lane, path, off, speed, length, b_comf)
-    waits = _junction_waits(li, conflict, conflict_long, lane, prev_lane, s, off, entry, jdist, approach, committed,
-                            speed, length, o_lane, o_lane2, o_len)
+    o_d, o_v = _obstacle_frames(points, point_s, point_heading, lane_start, lane_npts, lf, o_lane, o_s, o_len, o_xy,
+                                o_speed, o_heading)
+    c_lane, c_s, c_v, c_half, c_d, c_w, c_own, c_skip = _candidates(
+        lf, li, lane, prev_lane, s, d, speed, length, width, lc_from, lat, zone, o_lane, o_lane2, o_s, o_v, o_len, o_d,
+        o_w)
+    entry, entry_k, jdist, approach, committed = junction_entries(li, lane, path, off, speed, length, b_comf)
 
-    acc = np.empty(n)
     end_gap = np.full(n, np.inf)
     lead_gap = np.empty(n)
     lead_speed = np.empty(n)
+    lead_c = np.empty(n, np.int64)
+    v0 = np.empty(n)
     for i in range(n):
         half = 0.5 * length[i]
-        gap, lv = _leader(path[i], off[i], half, i, c_lane, c_s, c_v, c_half, c_own)
+        gap, lv, lc = _leader(path[i], off[i], half, i, d[i], width[i], zone[i, 0], zone[i, 1], c_lane, c_s, c_v,
+                              c_half, c_d, c_w, c_own, c_skip)
         f = lc_from[i]
         if f >= 0 and abs(d[i]) > 0.5 * (lf[f, WID] + lf[lane[i], WID]) - 0.5 * width[i] - OTHER_HALF_WIDTH_M:
             # still partly in the lane it is leaving: keep clear of what is ahead there too
             g2, v2 = _old_lane_leader(lf, li, f, s[i] * lf[f, LEN] / lf[lane[i], LEN], half, i,
                                       c_lane, c_s, c_v, c_half, c_own)
             if g2 < gap:
-                gap, lv = g2, v2
-        lead_gap[i], lead_speed[i] = gap, lv
+                gap, lv, lc = g2, v2, -1
+        lead_gap[i], lead_speed[i], lead_c[i] = gap, lv, lc
         if dead[i]:
             end_gap[i] = off[i, p] - half
-        stop_line = STOP_LINE_M + (LONG_SWEEP_M if length[i] > LONG_VEHICLE_M else 0.0)
-        stop = min(end_gap[i], waits[i] - half - stop_line)
-        if stop < gap:
-            gap, lv = stop, 0.0
+        v0[i] = factor[i] * lf[lane[i], LIM]
+    jstop, creep, yield_gap, new_done, new_wait = junction_control(
+        lf, li, conflict, conflict_long, conf, lane_state, lane, prev_lane, path, s, speed, length, factor, a_max, s0,
+        crit_gap, reaction, stop_done, wait_s, entry, entry_k, jdist, approach, committed, c_lane, c_s, c_v, c_half,
+        c_own, o_lane, o_lane2, o_s, o_len, dt)
+    stalled = np.empty(n, np.bool_)
+    busy = np.empty(n, np.bool_)
+    for i in range(n):
+        stalled[i] = (speed[i] < STATIONARY_V and lead_gap[i] > STALL_GAP_M and jstop[i] == np.inf
+                      and end_gap[i] > STALL_GAP_M)
+        busy[i] = approach[i] or end_gap[i] < MANDATORY_LC_M
+    new_lat, new_zone, hold, v_cap = plan_passes(
+        lf, li, lane, s, d, speed, length, width, v0, a_max, b_comf, s0, reaction, lc_from, busy, lat, zone, lead_c,
+        lead_gap, stalled, path, off, c_lane, c_s, c_v, c_half, c_d, c_w, c_own, c_skip)
+
+    hist_len = speed_hist.shape[1]
+    slot = step % hist_len
+    acc = np.empty(n)  # command for the leader, whose speed the driver perceives with its reaction delay
+    rule = np.empty(n)  # command for stops, speed limits and yield lines (anticipated, no delay)
+    for i in range(n):
+        half = 0.5 * length[i]
+        gap = lead_gap[i]
+        if hold[i]:
+            gap = max(gap - (PASS_WAIT_GAP_M - s0[i]), 0.1)
         v = speed[i]
-        a = _idm(v, factor[i] * lf[lane[i], LIM], gap, v - lv, t_head[i], s0[i], a_max[i], b_comf[i])
-        need = _limit_brake(lf, path[i], off[i], half, v, factor[i], b_comf[i])
+        want = v0[i]
+        nxt = path[i, 1]
+        if nxt >= 0 and off[i, 1] <= half:  # the front is on the next lane: its speed limit applies
+            want = min(want, factor[i] * lf[nxt, LIM])
+        bend, bend_need = _curve_speeds(point_s, point_curvature, lane_start, lane_npts, lf, path[i], s[i], v, want,
+                                        b_comf[i])
+        want = min(want, bend)
+        if creep[i]:
+            want = min(want, CREEP_SPEED)
+        want = min(want, v_cap[i])
+        lv = lead_speed[i]
+        a = _idm(v, want, gap, v - lv, t_head[i], s0[i], a_max[i], b_comf[i])
+        lc = lead_c[i]
+        lag = min(int(reaction[i] / dt + 0.5), hist_len - 1)
+        if lc >= 0 and c_own[lc] >= 0 and lag > 0:
+            past = speed_hist[c_own[lc], (step + hist_len - lag) % hist_len]
+            if not np.isnan(past):
+                seen = _idm(v, want, gap, v - (-past if c_v[lc] < 0.0 else past), t_head[i], s0[i], a_max[i],
+                            b_comf[i])
+                a = min(seen, a) if a < -b_comf[i] else seen  # hard braking for the leader is not delayed
+        acc[i] = a
+        stop = min(end_gap[i], jstop[i])
+        a = _idm(v, want, stop, v, t_head[i], s0[i], a_max[i], b_comf[i]) if stop < np.inf else np.inf
+        need = max(_limit_brake(lf, path[i], off[i], half, v, factor[i], b_comf[i]), bend_need)
+        if v > YIELD_SPEED and yield_gap[i] < np.inf:
+            y = (v * v - YIELD_SPEED * YIELD_SPEED) / (2.0 * max(yield_gap[i], 0.5))
+            if y >= 0.7 * b_comf[i]:
+                need = max(need, y)
         if need > 0.0:
             a = min(a, -need)
-        if not np.isnan(forced[i]):
-            a = forced[i]
-        acc[i] = a
+        rule[i] = a
 
     new_lane = lane.copy()
     new_prev = prev_lane.copy()
@@ -347,26 +478,44 @@ def step_kernel(lf, li, conflict, conflict_long, lane, prev_lane, path, s, d, d_
     new_lc = lc_from.copy()
     new_cd = np.maximum(cooldown - dt, 0.0)
     if decide:
-        _lane_changes(lf, li, lane, path, s, speed, accel, lc_from, cooldown, length, factor, t_head, s0,
-                      a_max, b_comf, polite, off, dead, end_gap, lead_gap, lead_speed, entry, jdist,
-                      c_lane, c_s, c_v, c_half, c_own, u, acc, new_lane, new_prev, new_path, new_s, new_d, new_lc,
-                      new_cd)
+        passing = np.zeros(n, np.bool_)
+        for i in range(n):
+            passing[i] = not (np.isnan(new_lat[i, 1]) and np.isnan(new_zone[i, 0])) or hold[i]
+        _lane_changes(lf, li, lane, path, s, speed, accel, lc_from, cooldown, length, width, factor, t_head, s0,
+                      a_max, b_comf, polite, off, end_gap, lead_gap, lead_speed, entry, jdist, passing,
+                      c_lane, c_s, c_v, c_half, c_d, c_w, c_own, c_skip, u, acc, rule, new_lane, new_prev, new_path,
+                      new_s, new_d, new_lc, new_cd)
 
+    new_hist = speed_hist.copy()
     new_speed = np.empty(n)
     new_acc = np.empty(n)
     new_rate = np.empty(n)
     w2 = LANE_CHANGE_OMEGA * LANE_CHANGE_OMEGA
     for i in range(n):
-        a = acc[i]
-        if a >= -b_comf[i] and np.isnan(forced[i]):
-            a = min(max(a, accel[i] - JERK_LIMIT * dt), accel[i] + JERK_LIMIT * dt)
+        new_hist[i, slot] = speed[i]
+        if np.isnan(forced[i]):
+            a = min(acc[i], rule[i])
+            if a >= -b_comf[i]:
+                a = min(max(a, accel[i] - JERK_LIMIT * dt), accel[i] + JERK_LIMIT * dt)
+        else:
+            a = forced[i]
         a = min(max(a, -MAX_DECEL), a_max[i])
         v1 = max(speed[i] + a * dt, 0.0)
         new_acc[i] = a
         new_speed[i] = v1
         si = new_s[i] + 0.5 * (speed[i] + v1) * dt
-        rate = d_rate[i] + dt * (-2.0 * LANE_CHANGE_OMEGA * d_rate[i] - w2 * new_d[i])
-        new_d[i] = new_d[i] + dt * rate
+        if np.isnan(new_lat[i, 1]):
+            rate = d_rate[i] + dt * (-2.0 * LANE_CHANGE_OMEGA * d_rate[i] - w2 * new_d[i])
+            new_d[i] = new_d[i] + dt * rate
+        else:  # going around: the offset follows its plan along the lane
+            span = new_lat[i, 1] - new_lat[i, 0]
+            q, dq = smoothstep((si - new_lat[i, 0]) / span)
+            delta = new_lat[i, 3] - new_lat[i, 2]
+            new_d[i] = new_lat[i, 2] + delta * q
+            rate = delta * dq / span * v1
+            if si >= new_lat[i, 1] and new_lat[i, 3] == 0.0:
+                new_lat[i, :] = np.nan
+                new_zone[i, :] = np.nan
         new_rate[i] = rate
         if abs(new_d[i]) < 0.05 and abs(rate) < 0.05:
             new_lc[i] = -1
@@ -390,21 +539,25 @@ def step_kernel(lf, li, conflict, conflict_long, lane, prev_lane, path, s, d, d_
             f = new_lc[i]
             if f >= 0:  # a lane change still settling continues beside the next lane
                 new_lc[i] = li[nxt, LEFT] if f == li[ln, LEFT] else li[nxt, RIGHT]
+            new_lat[i, :] = np.nan  # a pass never outlives its lane (its plan is in the lane's s)
+            new_zone[i, :] = np.nan
             new_prev[i] = ln
             ln = nxt
             new_lane[i] = ln
             hops += 1
         new_s[i] = si
-    return new_lane, new_prev, new_path, new_s, new_d, new_rate, new_speed, new_acc, new_lc, new_cd
+    return (new_lane, new_prev, new_path, new_s, new_d, new_rate, new_speed, new_acc, new_lc, new_cd, new_hist,
+            new_done, new_wait, new_lat, new_zone)
 
 
 @njit(cache=True)
-def _lane_changes(lf, li, lane, path, s, speed, accel, lc_from, cooldown, length, factor, t_head, s0,
-                  a_max, b_comf, polite, off, dead, end_gap, lead_gap, lead_speed, entry, jdist,
-                  c_lane, c_s, c_v, c_half, c_own, u, acc, new_lane, new_prev, new_path, new_s, new_d, new_lc,
-                  new_cd):
+def _lane_changes(lf, li, lane, path, s, speed, accel, lc_from, cooldown, length, width, factor, t_head, s0,
+                  a_max, b_comf, polite, off, end_gap, lead_gap, lead_speed, entry, jdist, passing,
+                  c_lane, c_s, c_v, c_half, c_d, c_w, c_own, c_skip, u, acc, rule, new_lane, new_prev, new_path, new_s,
+                  new_d, new_lc, new_cd):
     """MOBIL lane changes (Kesting et al. 2007), decided for all vehicles on the current state and
-    applied in index order; a change into a lane another changer has just taken nearby is dropped."""
+    applied in index order; a change into a lane another changer has just taken nearby is dropped. Vehicles
+    going around an obstacle (``passing``) keep their lane."""
     n, p = path.shape
     prospective = np.empty(p, np.int64)
     poff = np.empty(p + 1)
@@ -414,7 +567,7 @@ def _lane_changes(lf, li, lane, path, s, speed, accel, lc_from, cooldown, length
     n_taken = 0
     for i in range(n):
         ln = lane[i]
-        if li[ln, JUNC] or lc_from[i] >= 0 or cooldown[i] > 0.0:
+        if li[ln, JUNC] or lc_from[i] >= 0 or cooldown[i] > 0.0 or passing[i]:
             continue
         v = speed[i]
         half = 0.5 * length[i]
@@ -450,7 +603,8 @@ def _lane_changes(lf, li, lane, path, s, speed, accel, lc_from, cooldown, length
             if t_dead and not (urgent and t_end > end_gap[i] + 20.0) and t_end < MANDATORY_LC_M + 50.0:
                 continue  # never move into a lane that ends soon unless it ends later than this one
             # new leader along the prospective path (and the end of the target lane)
-            gap, lv = _leader(prospective, poff, half, i, c_lane, c_s, c_v, c_half, c_own)
+            gap, lv, _ = _leader(prospective, poff, half, i, 0.0, width[i], np.nan, np.nan, c_lane, c_s, c_v, c_half,
+                                 c_d, c_w, c_own, c_skip)
             if t_end < gap:
                 gap, lv = t_end, 0.0
             if gap < LC_MIN_GAP_M:
@@ -500,7 +654,7 @@ def _lane_changes(lf, li, lane, path, s, speed, accel, lc_from, cooldown, length
                 if f_new < -SAFE_DECEL:
                     continue
                 f_old = accel[f_idx]
-            gain = a_new - acc[i] + polite[i] * (f_new - f_old) + bias
+            gain = a_new - min(acc[i], rule[i]) + polite[i] * (f_new - f_old) + bias
             if urgent and not t_dead:
                 gain += 5.0
             if gain > LC_THRESHOLD and gain > best_gain:
@@ -584,22 +738,27 @@ def poses_kernel(points, point_s, point_heading, lane_start, lane_npts, lf, lane
 
 
 @njit(cache=True)
-def spawn_check(lf, li, lane, path, s, speed, length, b_comf, o_lane, o_lane2, o_s, o_speed, o_len, fresh):
+def spawn_check(lf, li, lane, path, s, speed, length, width, b_comf, o_lane, o_lane2, o_s, o_speed, o_len, o_w,
+                fresh):
     """For the ``fresh`` (just placed) vehicles: speeds capped so that each can stop comfortably behind its
     leader, before a dead end and before its next junction entry; and ``ok`` False where a vehicle behind
     (traffic whose path reaches the spot, or an obstacle on the lane) could not stop comfortably behind it."""
     n, p = path.shape
     off, dead = _offsets(lf, path, s)
-    c_lane, c_s, c_v, c_half, c_own = _candidates(lf, lane, s, np.zeros(n), speed, length, length,
-                                                  np.full(n, -1, np.int64), o_lane, o_lane2, o_s, o_speed, o_len)
-    entry, jdist, _, _ = _junction_entries(lf, li, lane, path, off, speed, length, b_comf)
+    none = np.full(n, -1, np.int64)
+    idle = np.full((n, 4), np.nan)
+    c_lane, c_s, c_v, c_half, c_d, c_w, c_own, c_skip = _candidates(
+        lf, li, lane, none, s, np.zeros(n), speed, length, width, none, idle, idle, o_lane, o_lane2, o_s, o_speed,
+        o_len, np.zeros(o_lane.shape[0]), o_w)
+    entry, _, jdist, _, _ = junction_entries(li, lane, path, off, speed, length, b_comf)
     out = speed.copy()
     ok = np.ones(n, np.bool_)
     for i in range(n):
         if not fresh[i]:
             continue
         half = 0.5 * length[i]
-        gap, _ = _leader(path[i], off[i], half, i, c_lane, c_s, c_v, c_half, c_own)
+        gap, _, _ = _leader(path[i], off[i], half, i, 0.0, width[i], np.nan, np.nan, c_lane, c_s, c_v, c_half, c_d,
+                            c_w, c_own, c_skip)
         if dead[i]:
             gap = min(gap, off[i, p] - half)
         if entry[i] >= 0:

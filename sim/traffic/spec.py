@@ -13,7 +13,14 @@ def _check_range(name: str, rng: tuple[float, float], lo: float, hi: float) -> N
 
 @dataclass(frozen=True)
 class TrafficSpec:
-    """Traffic population and driver-style distributions (uniform ranges unless stated)."""
+    """Traffic population and driver-style distributions.
+
+    Each style parameter is drawn from its (min, max) range at position ``c * a + (1 - c) * u`` where ``u`` is the
+    driver's own uniform draw for that parameter, ``a`` one uniform "assertiveness" draw shared by all of a
+    driver's parameters and ``c`` = ``style_correlation``: assertive drivers want more speed and acceleration
+    and accept shorter headways, smaller gaps and less politeness (the range ends they move to are named in
+    ``sim.traffic.traffic.ASSERTIVE_END``). Reaction time is drawn independently.
+    """
 
     count: int = 20
     """Number of traffic vehicles kept around the ego."""
@@ -31,6 +38,12 @@ class TrafficSpec:
     """IDM comfortable deceleration, m/s^2."""
     politeness: tuple[float, float] = (0.1, 0.5)
     """MOBIL politeness factor."""
+    reaction_time_s: tuple[float, float] = (0.2, 0.8)
+    """Delay of a driver's perception of its leader's speed (it reacts to a brake this late), s; at most 1.5."""
+    critical_gap_s: tuple[float, float] = (4.0, 7.0)
+    """Smallest time gap in priority traffic a driver accepts to turn or cross in front of it, s."""
+    style_correlation: float = 0.5
+    """Weight of the shared assertiveness draw in each style parameter, 0 (independent) to 1."""
     spawn_radius_m: tuple[float, float] = (10.0, 160.0)
     """Vehicles spawn at these distances from the ego."""
     recycle_radius_m: float = 220.0
@@ -50,6 +63,11 @@ class TrafficSpec:
         _check_range("max_accel_mps2", self.max_accel_mps2, 0.1, 6.0)
         _check_range("comfort_decel_mps2", self.comfort_decel_mps2, 0.1, 8.0)
         _check_range("politeness", self.politeness, 0.0, 1.0)
+        _check_range("reaction_time_s", self.reaction_time_s, 0.0, 1.5)
+        _check_range("critical_gap_s", self.critical_gap_s, 1.0, 15.0)
+        if not 0.0 <= self.style_correlation <= 1.0:
+            raise ValueError(
+                f"TrafficSpec.style_correlation: expected a number in [0, 1], got {self.style_correlation!r}")
         _check_range("spawn_radius_m", self.spawn_radius_m, 0.0, 1000.0)
         if not self.recycle_radius_m > self.spawn_radius_m[1]:
             raise ValueError(

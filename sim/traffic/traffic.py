@@ -1,5 +1,6 @@
-"""Traffic v1: spawning, IDM car following with look-ahead over the lane graph, MOBIL lane changes,
-first-come junction yielding, and recycling of vehicles that fall far behind the ego.
+"""Traffic: spawning, IDM car following with look-ahead over the lane graph and a per-driver reaction delay,
+MOBIL lane changes, right of way at junctions (lights, stop and yield signs, gap acceptance, creeping, no
+blocking of the box), going around stationary obstacles, and recycling of vehicles that fall far behind the ego.
 
 The per-step work runs in compiled kernels (``sim.traffic.kernels``); this module holds the Python
 entry points, spawning and recycling.
@@ -14,12 +15,15 @@ from sim.traffic import kernels as K
 from sim.traffic.lane_map import LaneMap
 from sim.traffic.spec import TrafficSpec
 from sim.traffic.state import PATH_LEN, TrafficState
-from sim.traffic.vehicle_classes import ACCEL_SCALE, HEIGHT, LENGTH, PALETTE, WIDTH, sample_classes
+from sim.traffic.styles import sample_styles
+from sim.traffic.vehicle_classes import PALETTE, sample_classes, sample_sizes
 
 RECYCLE_EVERY = 10
 """Control steps between checks for vehicles to recycle."""
 DECIDE_EVERY = 5
 """Control steps between lane-change decisions."""
+OBSTACLE_WIDTH_M = 2.0
+"""Width of an obstacle given without one, m."""
 
 
 @dataclass(frozen=True)
@@ -27,7 +31,12 @@ class Obstacles:
     """Actors that are not traffic but that traffic must respect: the ego and on-lane props.
 
     Shapes (M,). ``lane`` is -1 for an obstacle off the lane graph. ``lane2`` is a second lane the obstacle
-    also occupies (straddling a lane line), -1 none.
+    also occupies as a whole, -1 none. ``xy`` gives its offset from the lane centre (an ``xy`` more than a few
+    metres along the lane from ``(lane, s)`` is not its position: it counts as centred): traffic passes
+    beside an obstacle that leaves room (going around it, using the oncoming lane if need be), and a body
+    reaching over its lane's edge also occupies the lane beside. ``width`` m (None or NaN: OBSTACLE_WIDTH_M)
+    and ``heading`` rad (None or NaN: ``speed`` is along its lane; else traffic takes the component along the
+    lane, so an obstacle driving against its lane comes closer).
     """
 
     lane: np.ndarray
@@ -36,6 +45,8 @@ class Obstacles:
     speed: np.ndarray
     length: np.ndarray
     xy: np.ndarray  # (M, 2)
+    width: np.ndarray | None = None
+    heading: np.ndarray | None = None
 
 
 def _choose_next(lmap: LaneMap, lanes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -84,19 +95,12 @@ def spawn_traffic(lmap: LaneMap, spec: TrafficSpec, rng: np.random.Generator, eg
                                  np.asarray(ego_xy, float)[None], min_gap=max(14.0, ego_length + 9.0))
     n = lane.size
     kind, length, width, height, colour = sample_classes(rng, n, spec.class_weights)
-
-    def u(r):
-        return r[0] + rng.random(n) * (r[1] - r[0])
-
-    speed_factor = u(spec.desired_speed_factor)
-    max_accel = u(spec.max_accel_mps2) * ACCEL_SCALE[kind]
+    styles = sample_styles(spec, rng, kind)
     state = TrafficState(
-        lane=lane, prev_lane=np.full(n, -1, np.int64), path=_fill_path(lmap, lane, rng), s=s, d=np.zeros(n), d_rate=np.zeros(n),
-        speed=speed_factor * lmap.speed_limit[lane] * u((0.5, 1.0)), accel=np.zeros(n),
-        lc_from=np.full(n, -1, np.int64), lc_cooldown=np.zeros(n), kind=kind, length=length, width=width,
-        height=height, colour=colour, speed_factor=speed_factor, time_headway=u(spec.time_headway_s),
-        min_gap=u(spec.min_gap_m), max_accel=max_accel, comfort_decel=u(spec.comfort_decel_mps2),
-        politeness=u(spec.politeness), scripted=np.zeros(n, bool),
+        lane=lane, prev_lane=np.full(n, -1, np.int64), path=_fill_path(lmap, lane, rng), s=s, d=np.zeros(n),
+        d_rate=np.zeros(n), speed=styles["speed_factor"] * lmap.speed_limit[lane] * (0.5 + 0.5 * rng.random(n)),
+        accel=np.zeros(n), lc_from=np.full(n, -1, np.int64), lc_cooldown=np.zeros(n), kind=kind, length=length,
+        width=width, height=height, colour=colour, scripted=np.zeros(n, bool), **styles,
     )
     ego_xy = np.asarray(ego_xy, float).reshape(1, 2)
     ego_lane, ego_s, _ = lmap.graph.locate(ego_xy)
@@ -104,6 +108,13 @@ def spawn_traffic(lmap: LaneMap, spec: TrafficSpec, rng: np.random.Generator, eg
                     speed=np.zeros(1), length=np.array([float(ego_length)]), xy=ego_xy)
     speed, _ = _check_spawns(lmap, state, ego, np.ones(n, bool))
     return _evolve(state, speed=speed)
+
+
+def _obstacle_width(obs: Obstacles) -> np.ndarray:
+    if obs.width is None:
+        return np.full(obs.lane.shape[0], OBSTACLE_WIDTH_M)
+    width = np.asarray(obs.width, float)
+    return np.where(np.isnan(width), OBSTACLE_WIDTH_M, width)
 
 
 def _evolve(st: TrafficState, **changes) -> TrafficState:
@@ -117,8 +128,8 @@ def _evolve(st: TrafficState, **changes) -> TrafficState:
 def _check_spawns(lmap: LaneMap, st: TrafficState, obs: Obstacles, fresh: np.ndarray):
     """Speeds with the ``fresh`` (just placed) vehicles slowed so each can stop comfortably behind whatever is
     ahead, and (N,) bool: False where a vehicle behind a fresh one could not stop comfortably."""
-    return K.spawn_check(lmap.lf, lmap.li, st.lane, st.path, st.s, st.speed, st.length, st.comfort_decel,
-                         obs.lane, obs.lane2, obs.s, obs.speed, obs.length, fresh)
+    return K.spawn_check(lmap.lf, lmap.li, st.lane, st.path, st.s, st.speed, st.length, st.width, st.comfort_decel,
+                         obs.lane, obs.lane2, obs.s, obs.speed, obs.length, _obstacle_width(obs), fresh)
 
 
 def traffic_poses(lmap: LaneMap, state: TrafficState):
@@ -129,25 +140,35 @@ def traffic_poses(lmap: LaneMap, state: TrafficState):
 
 def step_traffic(lmap: LaneMap, st: TrafficState, obs: Obstacles, dt: float, rng: np.random.Generator,
                  ego_xy, spec: TrafficSpec, step_index: int, forced_accel: np.ndarray | None = None) -> TrafficState:
-    """Advance traffic by ``dt`` seconds: accelerate (IDM), yield at junctions, change lanes (MOBIL), move,
-    recycle.
+    """Advance traffic by ``dt`` seconds: right of way at junctions, going around obstacles, accelerate (IDM,
+    the leader's speed seen with each driver's reaction delay), change lanes (MOBIL), move, recycle.
 
-    Drivers reconsider lanes every ``DECIDE_EVERY`` steps and far vehicles are recycled every
-    ``RECYCLE_EVERY`` steps (``step_index`` counts control steps since reset). Draws 3 uniforms per
-    vehicle from ``rng`` each step (plus what recycling draws). ``forced_accel`` (N,) m/s^2, NaN for none,
-    overrides the driver model (scenario events such as a hard brake).
+    Junction controls are in their state at ``t = step_index * dt`` (``lmap.signals.states``). Drivers
+    reconsider lanes every ``DECIDE_EVERY`` steps and far vehicles are recycled every ``RECYCLE_EVERY``
+    steps (``step_index`` counts control steps since reset). Draws 3 uniforms per vehicle from ``rng`` each
+    step (plus what recycling draws). ``forced_accel`` (N,) m/s^2, NaN for none, overrides the driver model
+    (scenario events such as a hard brake).
     """
     n = st.n
     if n == 0:
         return st
     u = rng.random((n, 3))
-    lane, prev_lane, path, s, d, d_rate, speed, accel, lc_from, cooldown = K.step_kernel(
-        lmap.lf, lmap.li, lmap.conflict, lmap.conflict_long, st.lane, st.prev_lane, st.path, st.s, st.d, st.d_rate, st.speed, st.accel,
-        st.lc_from, st.lc_cooldown, st.length, st.width, st.speed_factor, st.time_headway, st.min_gap,
-        st.max_accel, st.comfort_decel, st.politeness, obs.lane, obs.lane2, obs.s, obs.speed, obs.length,
-        float(dt), step_index % DECIDE_EVERY == 0, u, np.full(n, np.nan) if forced_accel is None else forced_accel)
-    st = _evolve(st, lane=lane, prev_lane=prev_lane, path=path, s=s, d=d, d_rate=d_rate, speed=speed, accel=accel, lc_from=lc_from,
-                 lc_cooldown=cooldown)
+    m = obs.lane.shape[0]
+    heading = np.full(m, np.nan) if obs.heading is None else np.asarray(obs.heading, float)
+    (lane, prev_lane, path, s, d, d_rate, speed, accel, lc_from, cooldown, speed_hist, stop_done, wait_s, lat,
+     zone) = K.step_kernel(
+        lmap.lf, lmap.li, lmap.conflict, lmap.conflict_long, lmap.conf, lmap.points, lmap.point_s,
+        lmap.point_heading, lmap.point_curvature, lmap.lane_start, lmap.lane_npts, lmap.signals.states(step_index * dt),
+        st.lane,
+        st.prev_lane, st.path, st.s, st.d, st.d_rate, st.speed, st.accel, st.lc_from, st.lc_cooldown, st.length,
+        st.width, st.speed_factor, st.time_headway, st.min_gap, st.max_accel, st.comfort_decel, st.politeness,
+        st.reaction, st.crit_gap, st.speed_hist, st.stop_done, st.wait_s, st.lat, st.zone, obs.lane, obs.lane2, obs.s,
+        obs.speed, obs.length, np.asarray(obs.xy, float).reshape(m, 2), _obstacle_width(obs), heading, float(dt),
+        step_index % DECIDE_EVERY == 0, u, np.full(n, np.nan) if forced_accel is None else forced_accel,
+        int(step_index))
+    st = _evolve(st, lane=lane, prev_lane=prev_lane, path=path, s=s, d=d, d_rate=d_rate, speed=speed, accel=accel,
+                 lc_from=lc_from, lc_cooldown=cooldown, speed_hist=speed_hist, stop_done=stop_done, wait_s=wait_s,
+                 lat=lat, zone=zone)
     if step_index % RECYCLE_EVERY == RECYCLE_EVERY - 1:
         st = _recycle(lmap, st, rng, np.asarray(ego_xy, float), obs, spec)
     return st
@@ -171,7 +192,8 @@ def _recycle(lmap, st, rng, ego_xy, obs, spec):
         return st
     new = {}
     for name, value in (("lane", lane), ("s", s), ("d", 0.0), ("d_rate", 0.0), ("accel", 0.0), ("lc_from", -1),
-                        ("lc_cooldown", 0.0)):
+                        ("lc_cooldown", 0.0), ("speed_hist", np.nan), ("stop_done", -1), ("wait_s", 0.0),
+                        ("lat", np.nan), ("zone", np.nan)):
         arr = getattr(st, name).copy()
         arr[gone] = value
         new[name] = arr
@@ -192,7 +214,8 @@ def _recycle(lmap, st, rng, ego_xy, obs, spec):
     if gone.size == 0:
         return st
     final = {}
-    for name in ("lane", "prev_lane", "path", "s", "d", "d_rate", "accel", "lc_from", "lc_cooldown", "speed"):
+    for name in ("lane", "prev_lane", "path", "s", "d", "d_rate", "accel", "lc_from", "lc_cooldown", "speed",
+                 "speed_hist", "stop_done", "wait_s", "lat", "zone"):
         arr = getattr(st, name).copy()
         arr[gone] = (speed if name == "speed" else getattr(moved, name))[gone]
         final[name] = arr
@@ -202,14 +225,11 @@ def _recycle(lmap, st, rng, ego_xy, obs, spec):
 def place_vehicles(lmap: LaneMap, rng: np.random.Generator, lane, s, d, speed, kind, size, styles) -> TrafficState:
     """Scripted traffic vehicles at given lane poses (m), speeds (m/s), classes, sizes ((n, 3) m, NaN rows
     sampled from the class) and driver styles (dict of (n,) arrays: speed_factor, time_headway, min_gap,
-    max_accel, comfort_decel, politeness)."""
+    max_accel, comfort_decel, politeness, and optionally reaction and crit_gap, else state.DEFAULT_STYLE)."""
     lane = np.asarray(lane, np.int64)
     n = lane.size
     kind = np.asarray(kind, np.int8)
-    u = rng.random((n, 3))
-    sampled = np.stack([r[kind, 0] + u[:, j] * (r[kind, 1] - r[kind, 0]) for j, r in enumerate((LENGTH, WIDTH, HEIGHT))],
-                       axis=1)
-    size = np.where(np.isnan(size), sampled, size)
+    size = np.where(np.isnan(size), sample_sizes(rng, kind), size)
     colour = PALETTE[rng.integers(0, len(PALETTE), size=n)]
     return TrafficState(
         lane=lane, prev_lane=np.full(n, -1, np.int64), path=_fill_path(lmap, lane, rng), s=np.asarray(s, float),
@@ -234,7 +254,8 @@ def force_lane_change(lmap: LaneMap, st: TrafficState, i: int, direction: str, r
         return st, False
     shift = 0.5 * (lmap.width[lane] + lmap.width[target]) * (-1.0 if direction == "left" else 1.0)
     changes = {name: getattr(st, name).copy() for name in ("lane", "prev_lane", "path", "s", "d", "lc_from",
-                                                           "lc_cooldown")}
+                                                           "lc_cooldown", "lat", "zone")}
+    changes["lat"][i] = changes["zone"][i] = np.nan
     changes["s"][i] = st.s[i] * lmap.length[target] / lmap.length[lane]
     changes["d"][i] = st.d[i] + shift
     changes["lc_from"][i] = lane
