@@ -136,11 +136,11 @@ class DriveEnv(gym.Env):
 
     def _max_actors(self) -> int:
         """Fixed length of the actor arrays in ``info["vector_space"]``."""
-        n = 1 + self.config.traffic.count
+        n = 1 + 2 * self.config.traffic.count  # a semi is two actors (tractor and trailer)
         if self.scenario is None:
             v = self.config.vru
             return n + v.pedestrians + v.cyclists + v.crowd_size
-        return n + sum(getattr(a.behaviour, "count", 1) for a in self.scenario.actors)  # a crowd is many actors
+        return n + sum(getattr(a.behaviour, "count", 2) for a in self.scenario.actors)  # a crowd is many, a semi 2
 
     def export_scenario(self, name: str = "exported", description: str = ""):
         """The current state as a Scenario: this world (by seed), the ego on its route, and every traffic

@@ -18,6 +18,7 @@ from sim.traffic import Obstacles, TrafficState, spawn_traffic, step_traffic, tr
 from sim.traffic.traffic import concat_traffic, force_lane_change, place_vehicles
 from sim.traffic.actor_classes import ACTOR_CODE, VEHICLE_CODES
 from sim.traffic.lane_map import LaneMap
+from sim.traffic.semis import Semis, attach, follow, semi_rows
 from sim.traffic.vru import (Vehicles, VruSpec, VruState, concat_vrus, drop_groups, no_vrus, spawn_vrus, step_vrus,
                              vru_obstacles, vru_table, walk_network)
 from sim.world import PROP_KINDS, World, generate_world
@@ -47,7 +48,8 @@ ACTOR_FIELDS = ("x", "y", "heading", "speed", "length", "width", "height")
 
 @dataclass(frozen=True, eq=False)
 class Actors:
-    """Every actor this step, ego first, then traffic, then pedestrians and cyclists, then a scenario's puppets:
+    """Every actor this step, ego first, then traffic (a semi as its tractor), the semis' trailers, then pedestrians
+    and cyclists, then a scenario's puppets:
     ``table`` (len(ACTOR_FIELDS), N) float64 with one row per field (also readable as attributes ``x``, ``y``,
     ...), ``kind`` (N,) int8: -1 ego, else an index into sim.traffic.actor_classes.ACTOR_CLASSES, and ``valid``
     (N,) bool (a replay puppet exists only during its track)."""
@@ -75,6 +77,8 @@ class SimState:
     step_index: int
     ego: VehicleState
     traffic: TrafficState
+    semis: Semis
+    """Trailers of the semis in traffic (sim.traffic.semis)."""
     vrus: VruState
     """Pedestrians and cyclists (sim.traffic.vru)."""
     actors: Actors
@@ -183,14 +187,15 @@ class Simulation:
         speed = limit * rng.uniform(0.3, 0.7)
         ego = VehicleState.from_pose([xy[0]], [xy[1]], [heading], [speed])
         traffic = spawn_traffic(scene.lane_map, cfg.traffic, rng, xy, EGO_LENGTH)
+        semis = attach(traffic.kind, _traffic_rows(scene, traffic))
         vrus = NO_VRUS
         if _has_vrus(cfg.vru):
             occupied = np.concatenate([[xy], np.stack(traffic_poses(scene.lane_map, traffic)[:2], axis=1)])
             vrus = spawn_vrus(scene.world, scene.walks, cfg.vru, rng, xy, VRU_RADIUS_M, occupied)
         idx, progress, offset, _ = route.project(xy, 0)
         return SimState(
-            t=0.0, step_index=0, ego=ego, traffic=traffic, vrus=vrus, actors=_actors(scene, ego, traffic, vrus),
-            route=route,
+            t=0.0, step_index=0, ego=ego, traffic=traffic, semis=semis, vrus=vrus,
+            actors=_actors(scene, ego, traffic, semis, vrus), route=route,
             route_index=idx, progress_m=progress, route_offset_m=offset, lane=int(lanes[0]), accel=0.0, jerk=0.0,
             lat_accel=0.0, collision="", off_road=False,
         )
@@ -212,11 +217,12 @@ class Simulation:
         scripted = place_vehicles(scene.lane_map, rng, **idm_vehicles(plan, world, rng))
         background = spawn_traffic(scene.lane_map, scenario.traffic, rng, (x, y), EGO_LENGTH)
         traffic = concat_traffic(scripted, background)
+        semis = attach(traffic.kind, _traffic_rows(scene, traffic))
         hint = int(np.argmin(np.hypot(route.points[:, 0] - x, route.points[:, 1] - y)))
         idx, progress, offset, _ = route.project((x, y), hint)
         return SimState(
-            t=0.0, step_index=0, ego=ego, traffic=traffic, vrus=NO_VRUS,
-            actors=_actors(scene, ego, traffic, NO_VRUS, plan, 0.0),
+            t=0.0, step_index=0, ego=ego, traffic=traffic, semis=semis, vrus=NO_VRUS,
+            actors=_actors(scene, ego, traffic, semis, NO_VRUS, plan, 0.0),
             route=route, route_index=idx, progress_m=progress, route_offset_m=offset,
             lane=int(route.point_lane[idx]), accel=0.0, jerk=0.0, lat_accel=0.0, collision="", off_road=False,
             plan=plan,
@@ -252,15 +258,16 @@ class Simulation:
         obstacles = _obstacles(scene, lane, lane_s, ego, state.actors, state.vrus)
         traffic = step_traffic(scene.lane_map, before, obstacles, dt, rng, (ex, ey), cfg.traffic, state.step_index,
                                forced)
+        semis = follow(state.semis, _traffic_rows(scene, traffic))
         vrus = state.vrus
         if vrus.n:
-            moved = _actors(scene, ego, traffic, NO_VRUS, plan, state.t + dt)
+            moved = _actors(scene, ego, traffic, semis, NO_VRUS, plan, state.t + dt)
             vehicles = (moved.kind < 0) | np.isin(moved.kind, VEHICLE_CODES)
             vrus = step_vrus(vrus, scene.walks, scene.world, Vehicles.from_table(moved.table[:, vehicles & moved.valid]),
                              dt, rng)
             if state.step_index % VRU_RECYCLE_EVERY == VRU_RECYCLE_EVERY - 1:
                 vrus = _recycle_vrus(scene, cfg.vru, vrus, rng, (ex, ey), moved.table[:2, vehicles].T)
-        actors = _actors(scene, ego, traffic, vrus, plan, state.t + dt)
+        actors = _actors(scene, ego, traffic, semis, vrus, plan, state.t + dt)
 
         collision = ""
         if _hits_vehicle(ego, actors):
@@ -271,7 +278,8 @@ class Simulation:
         off_road = not (in_lane or bool(graph.in_areas(np.array([[ex, ey]]))[0]))
         a = float(ego.accel[0])
         return SimState(
-            t=state.t + dt, step_index=state.step_index + 1, ego=ego, traffic=traffic, vrus=vrus, actors=actors,
+            t=state.t + dt, step_index=state.step_index + 1, ego=ego, traffic=traffic, semis=semis, vrus=vrus,
+            actors=actors,
             route=state.route, route_index=idx, progress_m=progress, route_offset_m=offset, lane=int(lane[0]),
             accel=a, jerk=(a - state.accel) / dt, lat_accel=float(ego.speed[0] * ego.yaw_rate[0]),
             collision=collision, off_road=off_road, plan=plan, fired=fired, notes=notes,
@@ -369,24 +377,32 @@ def _obstacles(scene: Scene, lane, lane_s, ego: VehicleState, previous: Actors, 
     )
 
 
-def _actors(scene: Scene, ego: VehicleState, traffic: TrafficState, vrus: VruState, plan: Plan | None = None,
-            t: float = 0.0) -> Actors:
+def _traffic_rows(scene: Scene, traffic: TrafficState) -> np.ndarray:
+    """(7, N) rows of ACTOR_FIELDS of the traffic vehicles (a semi as its whole rig)."""
+    x, y, h = traffic_poses(scene.lane_map, traffic)
+    return np.stack([x, y, h, traffic.speed, traffic.length, traffic.width, traffic.height])
+
+
+def _actors(scene: Scene, ego: VehicleState, traffic: TrafficState, semis: Semis, vrus: VruState,
+            plan: Plan | None = None, t: float = 0.0) -> Actors:
     k = len(plan.puppets.ids) if plan is not None else 0
     m = 1 + traffic.n
-    n = m + vrus.n
+    w = m + semis.owner.size
+    n = w + vrus.n
     table = np.empty((len(ACTOR_FIELDS), n + k))
     table[:, 0] = (ego.x[0], ego.y[0], ego.heading[0], ego.speed[0], EGO_LENGTH, EGO_WIDTH, EGO_HEIGHT)
-    table[0, 1:m], table[1, 1:m], table[2, 1:m] = traffic_poses(scene.lane_map, traffic)
-    table[3, 1:m] = traffic.speed
-    table[4, 1:m] = traffic.length
-    table[5, 1:m] = traffic.width
-    table[6, 1:m] = traffic.height
+    rows = _traffic_rows(scene, traffic)
     kind = np.empty(n + k, np.int8)
     kind[0] = -1
     kind[1:m] = traffic.kind
+    if semis.owner.size:
+        rows[:, semis.owner], table[:, m:w] = semi_rows(semis, rows)
+        kind[1 + semis.owner] = ACTOR_CODE["tractor"]
+        kind[m:w] = ACTOR_CODE["trailer"]
+    table[:, 1:m] = rows
     if vrus.n:
-        table[:, m:n], vru_kind = vru_table(vrus)
-        kind[m:n] = VRU_CODES[vru_kind]
+        table[:, w:n], vru_kind = vru_table(vrus)
+        kind[w:n] = VRU_CODES[vru_kind]
     valid = np.ones(n + k, bool)
     if k:
         table[:, n:], valid[n:] = plan.puppets.table(t)

@@ -16,11 +16,13 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-CLASS_NAMES = ("car", "suv", "van", "bus", "truck")
+CLASS_NAMES = ("car", "suv", "van", "bus", "truck", "semi")
+"""A "semi" is a tractor with a semi-trailer: one body for traffic, a tractor and a trailer actor for everyone
+else (sim.traffic.semis)."""
 #: Envelope (min, max) of length, width, height (m) per class, same order as CLASS_NAMES.
-LENGTH = np.array([[3.5, 5.1], [4.0, 5.3], [4.3, 7.0], [7.5, 13.0], [5.8, 11.0]])
-WIDTH = np.array([[1.60, 1.95], [1.72, 2.05], [1.75, 2.25], [2.25, 2.55], [2.05, 2.55]])
-HEIGHT = np.array([[1.35, 1.75], [1.50, 1.95], [1.60, 2.90], [2.80, 3.40], [2.50, 3.90]])
+LENGTH = np.array([[3.5, 5.1], [4.0, 5.3], [4.3, 7.0], [7.5, 13.0], [5.8, 11.0], [16.8, 17.1]])
+WIDTH = np.array([[1.60, 1.95], [1.72, 2.05], [1.75, 2.25], [2.25, 2.55], [2.05, 2.55], [2.50, 2.55]])
+HEIGHT = np.array([[1.35, 1.75], [1.50, 1.95], [1.60, 2.90], [2.80, 3.40], [2.50, 3.90], [3.95, 4.0]])
 #: Body variants: (class index, weight within the class, mean length, width, height m).
 VARIANTS = np.array([
     [0, 0.25, 3.85, 1.72, 1.50],   # car: city car
@@ -35,12 +37,13 @@ VARIANTS = np.array([
     [3, 0.65, 11.8, 2.50, 3.15],   # bus: city bus
     [4, 0.55, 7.50, 2.35, 3.10],   # truck: box truck
     [4, 0.45, 9.80, 2.50, 3.40],   # truck: rigid truck
+    [5, 1.00, 16.95, 2.55, 4.00],  # semi: the standard tractor + trailer (sim.traffic.trailer)
 ])
 #: Per-class spread: standard deviation of length, width, height (m) around a variant's mean.
 SPREAD = np.array([[0.32, 0.07, 0.08], [0.32, 0.07, 0.09], [0.45, 0.08, 0.18], [0.90, 0.06, 0.12],
-                   [0.90, 0.10, 0.25]])
+                   [0.90, 0.10, 0.25], [0.05, 0.01, 0.01]])
 #: multiplier on sampled comfortable acceleration (heavy vehicles accelerate slower).
-ACCEL_SCALE = np.array([1.0, 0.95, 0.8, 0.55, 0.5])
+ACCEL_SCALE = np.array([1.0, 0.95, 0.8, 0.55, 0.5, 0.4])
 PALETTE = np.array(
     [[200, 200, 200], [30, 30, 30], [240, 240, 240], [150, 20, 20], [20, 50, 140],
      [90, 90, 95], [20, 110, 60], [230, 190, 40], [130, 80, 40], [60, 130, 190]],

@@ -168,14 +168,14 @@ def test_info_carries_vector_space():
                    world={"road_length_m": 800.0})
     _, info = env.reset(seed=5)
     vs = info["vector_space"]
-    n = 1 + 6 + 24  # padded to the most actors an episode can have
+    n = 1 + 2 * 6 + 24  # padded to the most actors an episode can have (a semi is a tractor and a trailer)
     assert vs["actors"]["valid"].shape == (n,) and vs["actors"]["valid"][:2].all()
     assert vs["actors"]["kind"][0] == -1
     for key in ("y", "heading", "speed", "length", "width", "height", "lane"):
         assert vs["actors"][key].shape == (n,)
     valid, kind = vs["actors"]["valid"], vs["actors"]["kind"]
-    vehicles = valid & (kind < ACTOR_CODE["pedestrian"])
-    assert vehicles.sum() == 7 and (vs["actors"]["length"][vehicles] > 3.0).all()
+    vehicles = valid & ((kind < ACTOR_CODE["pedestrian"]) | (kind >= ACTOR_CODE["tractor"]))
+    assert vehicles.sum() >= 7 and (vs["actors"]["length"][vehicles] > 3.0).all()
     assert (vs["actors"]["length"][~valid] == 0).all()
     walkers = valid & (kind == ACTOR_CODE["pedestrian"])
     assert walkers.sum() > 5 and (vs["actors"]["length"][walkers] < 1.0).all()
@@ -287,4 +287,29 @@ def test_pedestrians_and_cyclists_are_actors_that_move_and_stay_around_the_ego()
     dist = np.hypot(new.x - ego_xy[0], new.y - ego_xy[1])
     assert new.n > 0.5 * vrus.n and np.all(dist <= VRU_RADIUS_M + 1.0)
     assert np.all(new.group[new.group] == new.group)  # group leaders renumbered, each its own leader
+    env.close()
+
+
+def test_semis_are_a_tractor_and_a_trailer_that_off_tracks_in_turns():
+    """A semi in traffic is drawn as a tractor at the front of its body and a trailer hitched to it; on a
+    bend the trailer's heading lags the tractor's."""
+    from sim.traffic.actor_classes import ACTOR_CODE
+    from sim.traffic.vehicle_classes import CLASS_NAMES
+
+    weights = tuple(1.0 if c == "semi" else 0.0 for c in CLASS_NAMES)
+    env = gym.make("roadloop/Drive-v0", num_traffic=6, num_pedestrians=0, num_cyclists=0,
+                   traffic={"class_weights": weights}, world={"road_length_m": 1500.0})
+    env.reset(seed=2)
+    lag = []
+    for _ in range(80):
+        env.step(np.array([0.0, 0.0], np.float32))
+        a = env.unwrapped.state.actors
+        tractor = np.flatnonzero(a.kind == ACTOR_CODE["tractor"])
+        trailer = np.flatnonzero(a.kind == ACTOR_CODE["trailer"])
+        assert tractor.size == trailer.size == env.unwrapped.state.traffic.n
+        hitch = a.table[:2, tractor] - 1.45 * np.stack([np.cos(a.heading[tractor]), np.sin(a.heading[tractor])])
+        kingpin = a.table[:2, trailer] + 5.6 * np.stack([np.cos(a.heading[trailer]), np.sin(a.heading[trailer])])
+        assert np.allclose(hitch, kingpin, atol=1e-6)  # coupled at the fifth wheel
+        lag.append(np.abs(np.angle(np.exp(1j * (a.heading[tractor] - a.heading[trailer])))).max())
+    assert max(lag) > 0.05  # some semi turned: its trailer followed with a lag
     env.close()

@@ -141,7 +141,7 @@ BAD = [
     (("actors", 1, "start"), {"lane": 5, "s": 1.0}, "actors[1].start", "takes its start from its track"),
     (("actors", 1, "id"), "car1", "actors[1].id", "duplicate actor id 'car1'"),
     (("actors", 0, "id"), "ego", "actors[0].id", "reserved"),
-    (("actors", 0, "class"), "tank", "actors[0].class", "expected one of ['car', 'suv', 'van', 'bus', 'truck', 'pedestrian', 'cyclist', 'dog']"),
+    (("actors", 0, "class"), "tank", "actors[0].class", "expected one of ['car', 'suv', 'van', 'bus', 'truck', 'semi', 'pedestrian',"),
     (("actors", 0, "behaviour", "kind"), "teleport", "actors[0].behaviour.kind", "expected one of"),
     (("actors", 0, "behaviour", "politeness"), 2.0, "actors[0].behaviour.politeness", "in [0, 1]"),
     (("actors", 0, "behaviour", "aggression"), 1.0, "actors[0].behaviour.aggression", "unknown field"),
