@@ -14,6 +14,7 @@ from sim.env.route import Route
 from sim.env.scenario_plan import Plan, due_lane_changes, ego_route, forced_accel, idm_vehicles, make_plan
 from sim.physics import ContactWorld, VehicleParams, VehicleState, get_model
 from sim.physics.collision import boxes_overlap
+from sim.scenario.values import ScenarioError
 from sim.traffic import Obstacles, TrafficState, spawn_traffic, step_traffic, traffic_poses
 from sim.traffic.traffic import concat_traffic, force_lane_change, place_vehicles
 from sim.traffic.actor_classes import ACTOR_CODE, VEHICLE_CODES
@@ -129,8 +130,9 @@ class Scene:
         return WorldRaster(self.world)
 
 
-def build_scene(world: World, world_seed: int) -> Scene:
-    """Precompute the tables traffic and queries need for ``world`` (generated from ``world_seed``)."""
+def build_scene(world: World, world_seed: int, controls: dict[int, str] | None = None) -> Scene:
+    """Precompute the tables traffic and queries need for ``world`` (generated from ``world_seed``); ``controls``
+    {junction id: kind} replaces drawn junction controls (ValueError where one does not fit)."""
     props = world.props
     lane = np.full(len(props), -1, dtype=np.int64)
     s = np.zeros(len(props))
@@ -139,7 +141,8 @@ def build_scene(world: World, world_seed: int) -> Scene:
         lane[on], s[on], _ = world.lanes.locate(props.xy[on], props.heading[on])
     table = np.stack([props.xy[on, 0], props.xy[on, 1], props.heading[on], np.zeros(on.size), props.size[on, 0],
                       props.size[on, 1], props.size[on, 2]])
-    return Scene(world, world_seed, LaneMap(world), lane, s, props.xy[on], props.heading[on], props.size[on], table)
+    return Scene(world, world_seed, LaneMap(world, controls), lane, s, props.xy[on], props.heading[on], props.size[on],
+                 table)
 
 
 def contact_world(world: World) -> ContactWorld:
@@ -202,10 +205,14 @@ class Simulation:
 
     def scenario_scene(self, scenario) -> Scene:
         """The (cached) scene of a scenario's world."""
-        key = ("scenario", scenario.world.seed, scenario.world.spec)
+        ws = scenario.world
+        key = ("scenario", ws.seed, ws.spec, ws.controls)
         if key not in self._scenes:
-            seed = scenario.world.seed
-            self._scenes[key] = build_scene(generate_world(scenario.world.spec, np.random.default_rng(seed)), seed)
+            world = generate_world(ws.spec, np.random.default_rng(ws.seed))
+            try:
+                self._scenes[key] = build_scene(world, ws.seed, dict(ws.controls))
+            except ValueError as e:
+                raise ScenarioError(str(e).removeprefix("plan_signals: "), "world.controls") from None
         return self._scenes[key]
 
     def reset_scenario(self, scene: Scene, scenario, rng: np.random.Generator) -> SimState:

@@ -30,7 +30,9 @@ class EpisodeTrace:
     the ego's lane; ``wrong_way`` (T+1,) bool: inside a lane (outside junctions) that runs against the ego's
     heading; ``road_type`` (T+1,) int8 index into ROAD_TYPES; ``collision`` (T+1,) int8 index into
     COLLISION_KINDS (0 = none); ``off_road`` (T+1,) bool; ``predicted`` (T+1, P, 2) xy (m) of the actors
-    the agent's perception reported, NaN-padded, or None when the agent exposes none."""
+    the agent's perception reported, NaN-padded, or None when the agent exposes none; ``lane`` (T+1,) the ego's
+    lane id and ``signal`` (T+1,) int8 that lane's junction control state (sim.traffic.signals codes: 0 none,
+    1 green, 2 amber, 3 red, 4 stop sign, 5 yield sign), or None for traces without them."""
 
     dt: float
     route_length_m: float
@@ -47,6 +49,8 @@ class EpisodeTrace:
     collision: np.ndarray
     off_road: np.ndarray
     predicted: np.ndarray | None = None
+    lane: np.ndarray | None = None
+    signal: np.ndarray | None = None
     terminated: bool = False
     """The episode ended on a collision, off-road or route completion."""
     truncated: bool = False
@@ -105,7 +109,8 @@ class TraceCollector:
         self.agent = agent
         self.rows: dict[str, list] = {k: [] for k in ("ego", "actors", "valid", "progress_m", "route_offset_m",
                                                       "speed_limit",
-                                                      "wrong_way", "road_type", "collision", "off_road")}
+                                                      "wrong_way", "road_type", "collision", "off_road", "lane",
+                                                      "signal")}
         self.predicted: list[np.ndarray] = []
         self.kind = None
         self.scenario = None
@@ -114,6 +119,7 @@ class TraceCollector:
     def add(self, info: dict, terminated: bool = False, truncated: bool = False) -> None:
         state = self.base.state
         world = self.base.scene.world
+        signals = self.base.scene.lane_map.signals
         e = state.ego
         x, y, h = float(e.x[0]), float(e.y[0]), float(e.heading[0])
         r = self.rows
@@ -127,6 +133,8 @@ class TraceCollector:
         r["road_type"].append(road_type(world, state.lane))
         r["collision"].append(COLLISION_KINDS.index(state.collision))
         r["off_road"].append(state.off_road)
+        r["lane"].append(state.lane)
+        r["signal"].append(signals.states(state.step_index * self.base.config.dt)[state.lane])
         if self.kind is None:
             self.kind = state.actors.kind.copy()
         perceive = getattr(self.agent, "perceived_actors", None)
@@ -154,7 +162,8 @@ class TraceCollector:
             route_offset_m=np.asarray(r["route_offset_m"], dtype=np.float64),
             speed_limit=np.asarray(r["speed_limit"], dtype=np.float64), wrong_way=np.asarray(r["wrong_way"]),
             road_type=np.asarray(r["road_type"], dtype=np.int8), collision=np.asarray(r["collision"], dtype=np.int8),
-            off_road=np.asarray(r["off_road"]), predicted=predicted, terminated=self.terminated,
+            off_road=np.asarray(r["off_road"]), predicted=predicted, lane=np.asarray(r["lane"], dtype=np.int64),
+            signal=np.asarray(r["signal"], dtype=np.int8), terminated=self.terminated,
             truncated=self.truncated, scenario=self.scenario, meta=dict(meta, scenario_name=scenario.name if scenario
                                                                        else None),
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sim.traffic.signals import CONTROL_KINDS
 from sim.traffic.spec import TrafficSpec
 from sim.traffic.actor_classes import SCRIPTED_CLASSES
 from sim.traffic.vehicle_classes import CLASS_NAMES
@@ -16,8 +17,8 @@ from sim.world.spec import WorldSpec
 from .behaviours import Behaviour, behaviour_from_dict
 from .events import ACTOR_ID, Event, event_from_dict
 from .poses import LanePose, Pose, XYPose, pose_from_dict
-from .values import (MAX_SPEED_MPS, Record, ScenarioError, choice, flag, instance, integer, number, settle, show, spec_from_dict,
-                     spec_to_dict, text, tuple_of)
+from .values import (MAX_SPEED_MPS, Record, ScenarioError, choice, flag, instance, integer, join, number, settle, show,
+                     spec_from_dict, spec_to_dict, text, tuple_of)
 
 NAME = r"[A-Za-z0-9_.-]{1,128}"
 """Pattern of scenario names (usable as file names)."""
@@ -145,6 +146,20 @@ class Success(Record):
         flag(self.no_off_road, "no_off_road")
 
 
+def junction_controls(value, path: str) -> tuple[tuple[int, str], ...]:
+    """``{junction id: kind}`` (ids may be digit strings, as JSON keys are) as sorted (id, kind) pairs."""
+    if isinstance(value, dict):
+        value = list(value.items())
+    if not isinstance(value, (tuple, list)) or not all(isinstance(p, (tuple, list)) and len(p) == 2 for p in value):
+        raise ScenarioError(f"expected a mapping of junction id to control kind, got {show(value)}", path)
+    out = {}
+    for j, kind in value:
+        where = join(path, str(j))
+        out[integer(int(j) if isinstance(j, str) and j.isdigit() else j, where, 0, 10**6)] = choice(kind, where,
+                                                                                                    CONTROL_KINDS)
+    return tuple(sorted(out.items()))
+
+
 @dataclass(frozen=True)
 class WorldSection(Record):
     """The world: ``generate_world(spec, np.random.default_rng(seed))``."""
@@ -153,10 +168,19 @@ class WorldSection(Record):
     seed: int
     """Seed of the world generator, in [0, 2^63 - 1]."""
     spec: WorldSpec = field(default_factory=WorldSpec)
+    controls: tuple[tuple[int, str], ...] = ()
+    """Junction controls that replace the drawn ones: ``{junction id: kind}`` in the document, kinds among
+    sim.traffic.signals.CONTROL_KINDS; whether the junction exists and fits the kind is checked against the world."""
 
     def __post_init__(self):
         settle(self, "seed", integer(self.seed, "seed"))
         instance(self.spec, "spec", WorldSpec)
+        settle(self, "controls", junction_controls(self.controls, "controls"))
+
+    def to_dict(self) -> dict:
+        out = super().to_dict()
+        out.pop("controls")
+        return {**out, "controls": dict(self.controls)} if self.controls else out
 
 
 @dataclass(frozen=True, kw_only=True)

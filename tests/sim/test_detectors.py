@@ -19,7 +19,8 @@ from tests.sim.test_eval_metrics import (
     run_episode,
 )
 
-NAMES = ["collision", "harsh_braking", "near_miss", "off_road", "perception_miss", "route_failure", "timeout"]
+NAMES = ["collision", "harsh_braking", "near_miss", "off_road", "perception_miss", "route_failure", "timeout",
+         "traffic_control"]
 
 
 def fired(trace, names=None) -> list[Failure]:
@@ -38,7 +39,7 @@ def clean_trace(steps=50):
     return make_trace(move(steps, v0=10.0), others)
 
 
-def test_registry_holds_the_seven_detectors():
+def test_registry_holds_the_eight_detectors():
     assert DETECTORS.names() == NAMES
     with pytest.raises(UnknownNameError):
         fired(clean_trace(), ["no_such_detector"])
@@ -220,3 +221,39 @@ def test_detectors_on_a_real_episode():
     d = danger(trace, m)
     assert 0.0 <= d <= 1.0 and (d == 1.0) == bool(found)
 
+
+
+def _junction_entry(speed, state, steps=60, enter=40):
+    """The ego on approach lane 3 (controlled: ``state``) until state ``enter``, then on junction lane 9."""
+    lane = np.where(np.arange(steps + 1) < enter, 3, 9)
+    signal = np.where(lane == 3, state, 0)
+    road = np.where(lane == 3, 0, 2)  # straight, then four_way
+    return make_trace(speed, lane=lane, signal=signal, road_type=road, route_length=1e3)
+
+
+def test_traffic_control_flags_a_red_light_but_not_amber_or_green():
+    f = only(_junction_entry(move(60, v0=8.0), 3), "traffic_control")
+    assert f.step == 40 and "red light" in f.detail and "lane 3" in f.detail
+    assert only(_junction_entry(move(60, v0=8.0), 2), "traffic_control") is None
+    assert only(_junction_entry(move(60, v0=8.0), 1), "traffic_control") is None
+    assert only(clean_trace(), "traffic_control") is None  # a trace without lanes and signals
+
+
+def test_traffic_control_needs_a_stop_at_a_stop_sign():
+    rolling = move(60, v0=8.0, accel=np.r_[np.zeros(20), np.full(15, -0.4), np.full(26, 0.4)])
+    assert rolling.speed.min() > 1.0
+    f = only(_junction_entry(rolling, 4), "traffic_control")
+    assert f.step == 40 and "stop sign" in f.detail
+    stop = move(60, v0=8.0, accel=np.r_[np.zeros(10), np.full(20, -4.0), np.full(31, 1.0)])
+    assert stop.speed.min() < 0.5
+    assert only(_junction_entry(stop, 4), "traffic_control") is None
+    changing = make_trace(move(60, v0=8.0), lane=np.where(np.arange(61) < 40, 3, 4), signal=3, road_type=0)
+    assert only(changing, "traffic_control") is None  # a lane change between two red approach lanes
+
+
+def test_waiting_at_a_red_light_is_not_a_standstill_failure():
+    still = move(150, v0=0.0)
+    red = make_trace(still, lane=3, signal=3, route_length=100.0)
+    assert only(red, "route_failure") is None and only(red, "timeout") is None
+    stop_sign = make_trace(still, lane=3, signal=4, route_length=100.0)
+    assert only(stop_sign, "route_failure") is not None

@@ -60,7 +60,8 @@ def move(steps: int, x0: float = 0.0, v0: float = 10.0, y0: float = 0.0, heading
 
 def make_trace(ego: Mover, others=(), *, route_length=None, progress=None, speed_limit=30.0, accel=None,
                lat_accel=None, collision=None, off_road=None, wrong_way=None, route_offset=None, road_type=0,
-               predicted=None, truncated=False, scenario=None, stop_at_collision=True) -> EpisodeTrace:
+               predicted=None, truncated=False, scenario=None, stop_at_collision=True, lane=None,
+               signal=None) -> EpisodeTrace:
     """An EpisodeTrace of the ego (sized EGO_L x EGO_W) and ``others`` (Movers). Without an explicit
     ``collision`` (E,) int8 array, vehicle collisions come from box overlap, and the trace ends at the first one
     (as the env terminates).
@@ -101,6 +102,8 @@ def make_trace(ego: Mover, others=(), *, route_length=None, progress=None, speed
         wrong_way=col(wrong_way, False).astype(bool), road_type=col(road_type, 0).astype(np.int8),
         collision=collision[:end], off_road=col(off_road, False).astype(bool),
         predicted=None if predicted is None else np.asarray(predicted, float)[:end],
+        lane=None if lane is None else col(lane, 0).astype(np.int64),
+        signal=None if signal is None else col(signal, 0).astype(np.int8),
         terminated=bool(collision[:end].any()), truncated=truncated, scenario=scenario)
 
 

@@ -182,3 +182,30 @@ def test_road_users_on_foot_are_validated(actor, path, message):
     with pytest.raises(ScenarioError) as err:
         Scenario.from_dict(doc, "")
     assert str(err.value).startswith(f"{path}: ") and message in str(err.value), str(err.value)
+
+
+def test_a_scenario_pins_junction_controls(tmp_path):
+    from dataclasses import replace
+    from pathlib import Path
+
+    from sim.scenario.schema import WorldSection
+    from sim.scenario.values import ScenarioError
+
+    scenario = load_scenario("four_way_stop")
+    assert scenario.world.controls == ((0, "all_way_stop"),)
+    env = gym.make("roadloop/Scenario-v0", scenario=scenario, obs_mode="vector")
+    env.reset(seed=0)
+    assert env.unwrapped.scene.lane_map.signals.kind[0] == "all_way_stop"
+    lights = replace(scenario, world=replace(scenario.world, controls=((0, "lights"),)))
+    env = gym.make("roadloop/Scenario-v0", scenario=lights, obs_mode="vector")
+    env.reset(seed=0)
+    assert env.unwrapped.scene.lane_map.signals.kind[0] == "lights"
+    assert WorldSection.from_dict(scenario.world.to_dict()) == scenario.world
+    missing = replace(scenario, world=replace(scenario.world, controls=((99, "lights"),)))
+    with pytest.raises(ScenarioError, match=r"world.controls.*no junction \[99\]"):
+        gym.make("roadloop/Scenario-v0", scenario=missing).reset(seed=0)
+    bad = tmp_path / "bad.yaml"
+    text = (Path(__file__).resolve().parents[2] / "scenarios" / "four_way_stop.yaml").read_text()
+    bad.write_text(text.replace("{0: all_way_stop}", "{0: roundabout}"))
+    with pytest.raises(ValueError, match=r"bad.yaml: world.controls.0: expected one of"):
+        load_scenario(str(bad))

@@ -112,6 +112,7 @@ def _closeness(trace: EpisodeTrace, metrics: dict) -> dict[str, float]:
         "route_failure": max(still, offset),
         "timeout": still,
         "perception_miss": 0.0,
+        "traffic_control": 0.0,
     }
 
 
@@ -125,7 +126,8 @@ def danger(trace: EpisodeTrace, metrics: dict, names: list[str] | None = None) -
       off_road         largest |route offset| / DANGER_OFFSET_M,
       route_failure    the larger of that and the longest unexplained standstill / STANDSTILL_S,
       timeout          longest unexplained standstill / route_failure.STANDSTILL_S,
-      perception_miss  0 (no graded measure);
+      perception_miss  0 (no graded measure),
+      traffic_control  0 (no graded measure);
     detectors registered without a term add nothing. Only the mined detectors' terms count, so that e.g. the
     hard braking that avoids a crash does not look like a near crash."""
     if detect_failures(trace, metrics, names):
@@ -145,4 +147,5 @@ from sim.mining.detectors import (  # noqa: F401
     perception_miss,
     route_failure,
     timeout,
+    traffic_control,
 )

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.traffic.signals import AMBER, RED
 from sim.mining.detectors import DETECTORS, Failure, failure, first_run, steps_for
 
 ROUTE_OFFSET_M = 4.0
@@ -23,9 +24,12 @@ ROUTE_END_M = 5.0
 
 def unexplained_standstill(trace, metrics: dict | None = None) -> np.ndarray:
     """(T+1,) bool: the ego stands still (< STANDSTILL_SPEED), no valid actor is ahead within AHEAD_M
-    (AHEAD_HALF_ANGLE_DEG cone) and it is more than ROUTE_END_M from the route's end."""
+    (AHEAD_HALF_ANGLE_DEG cone), its lane's light is not amber or red and it is more than ROUTE_END_M from the
+    route's end."""
     speed = trace.column("speed")
     still = (speed < STANDSTILL_SPEED) & (trace.progress_m < trace.route_length_m - ROUTE_END_M)
+    if trace.signal is not None:
+        still &= ~np.isin(trace.signal, (AMBER, RED))
     a = trace.actors
     if a.shape[2] > 1 and still.any():
         h = trace.column("heading")[:, None]
