@@ -1,0 +1,2 @@
+"""Reinforcement learning: one-file training scripts (``ppo``, ``dqn``), their networks, and agents that drive
+with a trained checkpoint (``policy``)."""
