@@ -7,6 +7,9 @@ import sys
 
 import numpy as np
 
+BASELINES = ("lane_keeping", "constant_velocity", "random")
+"""Agents ``roadloop eval`` runs beside the evaluated one by default (those registered)."""
+
 
 def _run(args) -> int:
     """Closed-loop episodes of an agent; prints per-episode metrics and their mean."""
@@ -112,8 +115,8 @@ def _failure_log(args) -> str:
 
 def _eval(args) -> int:
     """Closed-loop evaluation of an agent on a suite (plus a short mining round), ending in the report."""
-    from agents import agent_obs_mode, best_agent
-    from sim.eval.evaluate import EvalConfig, evaluate, finish
+    from agents import agent_names, agent_obs_mode, best_agent
+    from sim.eval.evaluate import EvalConfig, evaluate, evaluate_baselines, finish
     from sim.mining.campaign import CampaignConfig, mine
 
     agent = args.agent or best_agent()
@@ -122,6 +125,15 @@ def _eval(args) -> int:
                      runs_dir=args.runs_dir, videos=args.videos, camera_videos=args.camera_videos,
                      obs_mode=agent_obs_mode(agent))
     summary = evaluate(cfg)
+    if args.baselines is None:
+        baselines = [b for b in BASELINES if b in agent_names()]
+    else:
+        baselines = [b for b in args.baselines.split(",") if b]
+        unknown = sorted(set(baselines) - set(agent_names()))
+        if unknown:
+            raise SystemExit(f"roadloop eval: --baselines: unknown agents {unknown}; registered: {agent_names()}")
+    baselines = [b for b in baselines if b != agent]
+    summary["baselines"] = evaluate_baselines(cfg, baselines) if baselines else None
     if args.mine_budget:
         campaign = CampaignConfig(name=f"{cfg.run_name}-mining", agent=agent, space=args.mine_space,
                                   strategy=args.mine_strategy, budget=args.mine_budget, seed=args.seed,
@@ -297,6 +309,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--videos", type=int, default=3, help="worst episodes that get a video in the report")
     p.add_argument("--camera-videos", type=int, default=1,
                    help="worst episodes that also get a video of the 8-camera rig (re-driven in camera mode)")
+    p.add_argument("--baselines", help="comma-separated agents also run on the same cases and seeds, for the "
+                   f"report's baselines table (default: those of {','.join(BASELINES)} that are registered; "
+                   "'': none; the evaluated agent itself is left out)")
     p.add_argument("--mine-budget", type=int, default=100, help="episodes of the mining round after the "
                    "evaluation (0: none)")
     p.add_argument("--mine-space", default="cut_in", help="search space of the mining round")

@@ -7,7 +7,7 @@ import datetime
 import json
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tqdm import tqdm
@@ -41,6 +41,8 @@ class EvalConfig:
     camera_videos: int = 1
     """Worst episodes that also get a camera video (the 8-camera rig, re-driven in camera mode)."""
     obs_mode: str = "vector"
+    logs: bool = True
+    """Write every episode's log (needed for the report's videos)."""
 
     def __post_init__(self):
         if not (isinstance(self.episodes, int) and self.episodes >= 1):
@@ -67,7 +69,8 @@ def evaluate(cfg: EvalConfig, progress: bool = True) -> dict:
     cases = load_suite(cfg.suite)
     logs = cfg.run_dir / "logs"
     jobs = [EpisodeJob(case, rep, episode_seed(cfg.seed, case, rep), cfg.agent, obs_mode=cfg.obs_mode,
-                       log_path=str(logs / f"{case.name}-{rep:03d}.npz"), key=(k, rep))
+                       log_path=str(logs / f"{case.name}-{rep:03d}.npz"), key=(k, rep),
+                       log_when="always" if cfg.logs else "never")
             for k, case in enumerate(cases) for rep in range(cfg.episodes)]
     results = []
     t0 = time.perf_counter()
@@ -101,6 +104,24 @@ def evaluate(cfg: EvalConfig, progress: bool = True) -> dict:
         "mining": None,
     }
     return summary
+
+
+BASELINE_METRICS = ("score", "passed", "route_completion", "progress_m", "collision", "off_road", "comfortable")
+"""Metrics of the baselines table of the report."""
+
+
+def evaluate_baselines(cfg: EvalConfig, agents: list[str], progress: bool = True) -> dict:
+    """The same suite, seeds and workers driven by each of ``agents`` (without logs or videos):
+    {agent: {"episodes": N, "aggregate": {metric: stats} for BASELINE_METRICS}}."""
+    from agents import agent_obs_mode
+
+    out = {}
+    for name in agents:
+        run = evaluate(replace(cfg, agent=name, name=f"{cfg.run_name}-{name}", obs_mode=agent_obs_mode(name),
+                               logs=False, videos=0, camera_videos=0), progress)
+        out[name] = {"episodes": len(run["episodes"]), "errors": len(run["errors"]),
+                     "aggregate": {m: run["aggregate"][m] for m in BASELINE_METRICS if m in run["aggregate"]}}
+    return out
 
 
 def _previous(cfg: EvalConfig, compare: str | None) -> tuple[dict | None, str]:

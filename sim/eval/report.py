@@ -196,6 +196,22 @@ def _comparison(summary: dict, compare: dict, label: str) -> str:
             + _table(["metric", "unit", "this run", label, "delta", "verdict"], rows))
 
 
+def _baselines(summary: dict) -> str:
+    """The run's agent and its baselines on the same suite and seeds, one row each."""
+    base = summary.get("baselines")
+    if not base:
+        return ""
+    agg = summary.get("aggregate") or {}
+    metrics = [m for m in ("score", "passed", "route_completion", "progress_m", "collision", "off_road",
+                           "comfortable") if m in agg]
+    rows = [[f"<b>{esc(summary.get('agent') or 'this run')}</b>", fmt(_n_episodes(summary))]
+            + [fmt_ci(agg.get(m)) for m in metrics]]
+    for name, b in base.items():
+        rows.append([esc(name), fmt(b.get("episodes"))] + [fmt_ci(b["aggregate"].get(m)) for m in metrics])
+    return ("<h2>Baselines</h2><p>The same cases and seeds driven by the baseline agents (mean and 95% CI).</p>"
+            + _table(["agent", "episodes", *metrics], rows))
+
+
 def _resolve(run_dir: Path, p) -> Path:
     q = Path(p)
     if q.is_absolute():
@@ -312,7 +328,7 @@ def render_report(summary: dict, compare: dict | None = None, compare_label: str
     worst = worst_episodes(summary, worst_k)
     images = [p for p in (plots.score_histogram(runs), plots.case_scores(runs), plots.comfort_scatter(runs),
                           plots.ttc_histogram(runs), plots.trajectories(summary, worst)) if p]
-    parts = [_header(summary), _aggregate(summary), _per_case(summary), _counts(summary)]
+    parts = [_header(summary), _aggregate(summary), _baselines(summary), _per_case(summary), _counts(summary)]
     parts.append("<h2>Plots</h2>" + (f"<div class=plots>{''.join(images)}</div>" if images
                                     else "<p class=note>No per-episode data to plot.</p>"))
     if compare is not None:

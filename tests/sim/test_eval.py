@@ -7,7 +7,7 @@ import pytest
 
 from sim.cli import main
 from sim.eval.episode import EpisodeJob, run_episode
-from sim.eval.evaluate import EvalConfig, evaluate, finish
+from sim.eval.evaluate import EvalConfig, evaluate, evaluate_baselines, finish
 from sim.eval.runner import Runner
 from sim.eval.suite import Case, SuiteError, episode_seed, load_suite
 from sim.scenario.episode_log import load_log
@@ -134,3 +134,15 @@ def test_eval_command_runs_a_suite_and_prints_the_report_path(tmp_path, capsys):
                "--runs-dir", str(tmp_path), "--name", "cli", "--videos", "0"])
     out = capsys.readouterr().out
     assert rc == 0 and "report:" in out and (tmp_path / "cli" / "report.html").exists()
+
+
+def test_baselines_run_the_same_cases_and_seeds(tmp_path):
+    cfg = EvalConfig(agent="lane_keeping", suite="cut_in_short_gap", runs_dir=str(tmp_path), name="b", videos=0)
+    base = evaluate_baselines(cfg, ["lane_keeping"], progress=False)
+    own = evaluate(cfg, progress=False)
+    assert base["lane_keeping"]["episodes"] == 1 and base["lane_keeping"]["errors"] == 0
+    assert base["lane_keeping"]["aggregate"]["score"] == own["aggregate"]["score"]  # same seeds, same episode
+    assert not (tmp_path / "b-lane_keeping" / "logs").exists()  # baselines write no logs
+    with pytest.raises(SystemExit, match=r"--baselines: unknown agents \['nobody'\]"):
+        main(["eval", "--agent", "lane_keeping", "--suite", "cut_in_short_gap", "--mine-budget", "0",
+              "--runs-dir", str(tmp_path), "--baselines", "nobody"])

@@ -112,6 +112,7 @@ def test_report_is_self_contained_and_complete(tmp_path):
     compare["name"] = "last-week"
     compare["aggregate"]["score"] = _stat(0.1, half=0.05)                  # this run clearly better
     compare["mining"] = None
+    s["baselines"] = {"constant_velocity": {"episodes": 6, "errors": 0, "aggregate": {"score": _stat(0.123)}}}
 
     out = write_report(run_dir, s, compare=compare, compare_label="last week")
     assert out == run_dir / "report.html" and out.is_file()
@@ -126,7 +127,7 @@ def test_report_is_self_contained_and_complete(tmp_path):
     # content
     for word in ("idm-autopilot", "nightly-eval", "abc1234", "smoke", *METRICS, "merge", "four_way",
                  "Comparison with last week", "this run better", "cma-es", "collision/four_way",
-                 "scenarios/mined/c1_001.yaml", "Worst episodes"):
+                 "scenarios/mined/c1_001.yaml", "Worst episodes", "Baselines", "constant_velocity", "0.123"):
         assert word in text, word
     # video: embedded, and the missing one noted
     assert text.count("<video controls") == 1 and "data:video/mp4;base64," in text
