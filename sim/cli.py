@@ -261,9 +261,9 @@ def _render(args) -> int:
 
 
 def _envs(args) -> int:
-    from sim.env.registration import ENV_IDS
+    from sim.env.registration import ENV_IDS, GOAL_ENV_IDS
 
-    print("\n".join(ENV_IDS))
+    print("\n".join(ENV_IDS + GOAL_ENV_IDS))
     return 0
 
 

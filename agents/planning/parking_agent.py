@@ -1,0 +1,159 @@
+"""Privileged parking agents: plan once on the lattice at reset (A* with either heuristic, or MCTS with the
+learned network), then track the plan closed-loop with a Stanley-style steering law per gear segment and a
+speed profile that stops at every gear change and at the goal."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from agents.base import register_agent
+from agents.planning.astar import PlanResult, astar
+from agents.planning.lattice import Lattice
+from sim.env.parking import ParkingConfig, compose, ego_params, wrap
+
+CRUISE_MPS = 1.2
+"""Tracking speed, m/s."""
+STOP_DECEL = 0.6
+"""Deceleration planned into each stop, m/s^2."""
+HEADING_GAIN = 1.2
+LATERAL_GAIN = 0.6
+SPEED_GAIN = 2.0
+"""Acceleration per m/s of speed error, 1/s."""
+STEER_SLOW_RAD = 0.25
+"""The speed target drops to a crawl while the wheels are this far from their command."""
+STEER_LOOKAHEAD_M = 3.0
+"""Path poses this far ahead limit the speed so the rate-limited wheels reach their steer in time, m."""
+EXTEND_M = 1.0
+"""The last segment is extended this far straight on, so the agent can stop where it passes closest to the goal."""
+PLANNERS = ("astar_euclidean", "astar_route", "mcts")
+MAX_NODES = {"astar_euclidean": 300_000, "astar_route": 300_000, "mcts": 5_000}
+"""Default node budget of each planner."""
+
+
+class ParkingAgent:
+    """Plans with ``planner`` (one of PLANNERS) from ``info["vector_space"]`` at reset and tracks the plan."""
+
+    obs_mode = "parking"
+
+    def __init__(self, planner: str = "astar_route", max_nodes: int | None = None, net=None):
+        if planner not in PLANNERS:
+            raise ValueError(f"unknown parking planner {planner!r}; known: {PLANNERS}")
+        self.planner = planner
+        self.max_nodes = max_nodes if max_nodes is not None else MAX_NODES[planner]
+        self.net = net
+        if planner == "mcts" and net is None:
+            from agents.planning.value_net import load_net  # torch is imported only by the MCTS agent
+
+            self.net = load_net()
+        self.plan: PlanResult | None = None
+        self.segments: list = []
+
+    def reset(self, obs, info: dict) -> None:
+        vs, mapping = info["vector_space"], info["action_mapping"]
+        self.mapping = mapping
+        lattice = Lattice(vs["obstacles"], vs["lot_size"], vs["ego"][:3], vs["goal"], ego_params(ParkingConfig()))
+        if self.planner == "mcts":
+            from agents.planning.mcts import mcts
+
+            self.plan = mcts(lattice, self.net, max_nodes=self.max_nodes)
+        else:
+            self.plan = astar(lattice, self.planner.split("_")[1], max_nodes=self.max_nodes)
+        self.segments = segments(lattice, self.plan) if self.plan.success else []
+        self.index = 0
+        self.progress = 0
+
+    def act(self, obs, info: dict | None = None) -> np.ndarray:
+        if self.plan is None:
+            raise RuntimeError("ParkingAgent: call reset(obs, info) first")
+        o = obs["observation"].astype(np.float64)
+        x, y, h = o[0], o[1], math.atan2(o[5], o[4])
+        speed, steer = o[2] * o[4] + o[3] * o[5], o[6]
+        if self.index >= len(self.segments):
+            return self._action(0.0, 0.0, speed)
+        poses, steers, gear, stop = self.segments[self.index]
+        window = poses[self.progress:min(stop + 1, self.progress + 12)]
+        i = self.progress + int(np.argmin(np.hypot(window[:, 0] - x, window[:, 1] - y)))
+        self.progress = i
+        px, py, ph = poses[i]
+        e = -math.sin(ph) * (x - px) + math.cos(ph) * (y - py)
+        eh = float(wrap(h - ph))
+        past = gear * (math.cos(ph) * (x - px) + math.sin(ph) * (y - py)) > 0 and i < stop
+        feedforward = steers[i + 1] if past else steers[i]  # steers[j]: the motion arriving at pose j
+        if gear > 0:
+            command = feedforward - HEADING_GAIN * (eh + math.atan(LATERAL_GAIN * e))
+        else:
+            command = feedforward + HEADING_GAIN * (eh - math.atan(LATERAL_GAIN * e))
+        if i < stop:
+            remaining = float(np.hypot(*np.diff(poses[i:stop + 1, :2], axis=0).T).sum())
+        else:
+            sx, sy, sh = poses[stop]
+            remaining = max(gear * (math.cos(sh) * (sx - x) + math.sin(sh) * (sy - y)), 0.0)
+        target = min(CRUISE_MPS, math.sqrt(2 * STOP_DECEL * remaining), self._steer_limited_speed(poses, steers, i, stop, steer))
+        target *= float(np.clip(1.0 - abs(command - steer) / STEER_SLOW_RAD, 0.1, 1.0))
+        if remaining < 0.03:
+            target = 0.0
+            if abs(speed) < 0.02 and self.index < len(self.segments) - 1:
+                self.index += 1
+                self.progress = 0
+        return self._action(command, gear * target, speed, remaining)
+
+    def _steer_limited_speed(self, poses, steers, i: int, stop: int, steer: float) -> float:
+        """Largest speed at which the wheels, turning at their rate limit, reach the steer of every path pose
+        within STEER_LOOKAHEAD_M by the time the car gets there, m/s."""
+        ahead = poses[i:stop + 1]
+        dist = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(ahead[:, :2], axis=0).T))])
+        near = dist <= STEER_LOOKAHEAD_M
+        need = np.abs(steers[i:stop + 1][near] - steer)
+        return float(np.min((dist[near] + 0.05) * self.mapping["max_steer_rate"] / np.maximum(need, 1e-3)))
+
+    def _action(self, steer: float, target_speed: float, speed: float, remaining: float = math.inf) -> np.ndarray:
+        accel = SPEED_GAIN * (target_speed - speed)
+        moving = 1.0 if speed > 0 else -1.0
+        if target_speed * speed >= 0 and remaining < 1.0:
+            # brake to stop exactly at the end: v^2 / (2 d), if it is harder than the speed loop asks for
+            stop = -moving * speed * speed / (2 * max(remaining, 0.005))
+            accel = min(accel, stop) if moving > 0 else max(accel, stop)
+        accel = float(np.clip(accel, -self.mapping["max_accel"], self.mapping["max_accel"]))
+        if target_speed == 0.0 and abs(speed) < 0.05:
+            accel = -speed / self.mapping["dt"]
+        return np.array([np.clip(steer / self.mapping["max_steer"], -1, 1),
+                         np.clip(accel / self.mapping["max_accel"], -1, 1)], np.float32)
+
+
+def segments(lattice: Lattice, plan: PlanResult) -> list:
+    """The plan split where the gear changes: per segment, its poses (K, 3) (sharing the cusp pose with the
+    next), the steer of each pose's motion (K,), the gear, and the index of the pose to stop at."""
+    gears, out, start = plan.gears, [], 0
+    n = len(plan.poses)
+    for k in range(2, n + 1):
+        if k == n or gears[k] != gears[start + 1]:
+            seg, steers, gear = plan.poses[start:k], plan.steers[start:k].copy(), int(gears[start + 1])
+            steers[0] = steers[min(1, len(steers) - 1)]
+            stop = len(seg) - 1
+            if k == n:
+                seg, steers, stop = _extend(lattice, seg, steers, gear)
+            out.append((seg, steers, gear, stop))
+            start = k - 1
+    return out
+
+
+def _extend(lattice: Lattice, seg: np.ndarray, steers: np.ndarray, gear: int):
+    """The last segment continued straight on by up to EXTEND_M (while collision-free), and the index of its
+    pose nearest the goal."""
+    n = int(EXTEND_M / 0.1)
+    step = np.zeros((n, 3))
+    step[:, 0] = gear * 0.1 * np.arange(1, n + 1)
+    extra = compose(seg[-1][None], step)
+    extra[:, 2] = seg[-1, 2]
+    ok = ~lattice.collides(extra)
+    keep = n if ok.all() else int(np.argmin(ok))
+    seg = np.vstack([seg, extra[:keep]])
+    steers = np.append(steers, np.zeros(keep))
+    stop = int(np.argmin(np.hypot(seg[:, 0] - lattice.goal[0], seg[:, 1] - lattice.goal[1])))
+    return seg, steers, stop
+
+
+register_agent("parking_astar", lambda **kw: ParkingAgent("astar_route", **kw))
+register_agent("parking_astar_euclidean", lambda **kw: ParkingAgent("astar_euclidean", **kw))
+register_agent("parking_mcts", lambda **kw: ParkingAgent("mcts", **kw))

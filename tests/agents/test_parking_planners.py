@@ -1,0 +1,153 @@
+"""Parking planners on the shared lattice: primitives match the env's dynamics, A* (both heuristics) and MCTS
+reach the goal on fixed lots with collision-free paths, the plans are tracked closed-loop to success, the
+shipped network loads with weights_only, and bad input errors are clear."""
+import math
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+import sim  # noqa: F401
+from agents import make_agent
+from agents.planning.astar import FreeSpaceHeuristic, RouteField, astar, euclidean_heuristic, route_heuristic
+from agents.planning.lattice import GOAL_POSITION_TOL_M, Lattice, make_primitives
+from agents.planning.mcts import mcts
+from agents.planning.parking_agent import ParkingAgent
+from agents.planning.value_net import CHANNELS, WEIGHTS, ParkingNet, StateEncoder, load_net
+from sim.env.parking import Ego, ParkingConfig, ego_params, ego_step, local_occupancy
+from sim.parking import LotSpec, generate_lot
+
+PARAMS = ego_params(ParkingConfig())
+SEEDS = (0, 3)
+"""Lots every planner is checked on."""
+
+
+def _lattice(seed: int) -> tuple:
+    lot = generate_lot(LotSpec(), np.random.default_rng(seed))
+    return lot, Lattice(lot.obstacles, lot.size, lot.entry, lot.goal, PARAMS)
+
+
+@pytest.fixture(scope="module")
+def net():
+    return load_net()
+
+
+def test_primitives_match_env_dynamics():
+    """Driving the env's ego at a primitive's steer for its length ends where the primitive ends, both gears."""
+    prims = make_primitives(PARAMS)
+    start = np.array([5.0, 3.0, 0.7])
+    for p in range(len(prims)):
+        gear = int(prims.gear[p])
+        ego = Ego(start, gear * 1.0, float(prims.steer[p]))
+        end = ego_step(ego, float(prims.steer[p]), 0.0, PARAMS, float(prims.length[p]))
+        rel = prims.samples[p, -1]
+        c, s = math.cos(start[2]), math.sin(start[2])
+        expect = start + np.array([c * rel[0] - s * rel[1], s * rel[0] + c * rel[1], rel[2]])
+        np.testing.assert_allclose(end.pose, expect, atol=1e-9)
+    assert sorted(prims.gear.tolist()) == [-1, -1, -1, 1, 1, 1]
+    assert np.allclose(np.abs(prims.samples[:, -1, 2]) % (2 * math.pi / 16), 0.0, atol=1e-9)
+
+
+def _check_path(lot, lattice, plan):
+    assert plan.success and plan.nodes_expanded > 0 and plan.path_length_m > 0
+    assert not lot.collides(*plan.poses.T).any(), "the path touches an obstacle"
+    assert not lattice.collides(plan.poses).any(), "the path breaks the planning margin"
+    end = plan.poses[-1]
+    assert math.hypot(end[0] - lot.goal[0], end[1] - lot.goal[1]) <= GOAL_POSITION_TOL_M + 1e-9
+    assert plan.gears.shape == plan.steers.shape == (len(plan.poses),)
+    assert math.isclose(math.cos(end[2] - lot.goal[2]), 1.0, abs_tol=1e-9)
+    steps = np.hypot(*np.diff(plan.poses[:, :2], axis=0).T)
+    assert steps.max() < 0.5, "consecutive path poses are one collision sample apart"
+    moved = np.cos(plan.poses[:-1, 2]) * np.diff(plan.poses[:, 0]) + np.sin(plan.poses[:-1, 2]) * np.diff(plan.poses[:, 1])
+    assert (np.sign(moved) == plan.gears[1:]).all(), "each pose's gear is the direction of the motion to it"
+    assert plan.path_length_m >= 1.8 * len(plan.prims)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("heuristic", ["euclidean", "route"])
+def test_astar_reaches_goal(seed, heuristic):
+    lot, lattice = _lattice(seed)
+    plan = astar(lattice, heuristic, max_nodes=100_000)
+    _check_path(lot, lattice, plan)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_mcts_reaches_goal(seed, net):
+    lot, lattice = _lattice(seed)
+    plan = mcts(lattice, net, max_nodes=3000)
+    _check_path(lot, lattice, plan)
+    again = mcts(Lattice(lot.obstacles, lot.size, lot.entry, lot.goal, PARAMS), net, max_nodes=3000)
+    assert again.prims == plan.prims and again.nodes_expanded == plan.nodes_expanded
+
+
+def test_route_heuristic_dominates_euclidean():
+    lot, lattice = _lattice(2)
+    euclid, route = euclidean_heuristic(lattice), route_heuristic(lattice)
+    rng = np.random.default_rng(0)
+    states = [(float(rng.uniform(0, lot.size[0])), float(rng.uniform(0, lot.size[1])), int(rng.integers(16)))
+              for _ in range(200)]
+    assert all(route(s) >= euclid(s) for s in states)
+    assert sum(route(s) > euclid(s) + 1.0 for s in states) > 20, "the route heuristic adds information"
+    far_side = RouteField(lattice)
+    assert far_side(*lot.goal[:2]) < 0.5
+    free = FreeSpaceHeuristic(lattice)
+    goal_state = lattice.snap(lot.goal)
+    assert free(goal_state) == 0.0
+    turned = (goal_state[0], goal_state[1], (goal_state[2] + 8) % 16)
+    assert free(turned) > 5.0, "turning round on the spot costs several primitives"
+
+
+def test_encoder_matches_env_occupancy():
+    lot, lattice = _lattice(1)
+    state = (lot.entry[0] + 3.0, lot.entry[1] + 0.5, 2)
+    grid, vec = StateEncoder(lattice).encode([state], [0])
+    assert grid.shape == (1, len(CHANNELS), 32, 32) and vec.shape == (1, 6)
+    occ = local_occupancy(lot, lattice.pose(state), 32, 0.5)
+    assert (grid[0, 0] != occ[0]).mean() < 0.03 and (grid[0, 1] != occ[1]).mean() < 0.03
+
+
+@pytest.mark.parametrize("name", ["parking_astar", "parking_astar_euclidean", "parking_mcts"])
+def test_closed_loop_tracking_parks(name):
+    env = gym.make("roadloop/Parking-v0")
+    obs, info = env.reset(seed=SEEDS[0])
+    agent = make_agent(name)
+    agent.reset(obs, info)
+    assert agent.plan.success
+    for _ in range(1200):
+        obs, r, term, trunc, info = env.step(agent.act(obs, info))
+        if term or trunc:
+            break
+    assert info["is_success"] and info["collision"] == ""
+
+
+def test_checkpoint_loads_with_weights_only():
+    assert WEIGHTS.is_file() and WEIGHTS.stat().st_size < 400_000
+    blob = torch.load(WEIGHTS, map_location="cpu", weights_only=True)
+    assert set(blob) == {"config", "state_dict"}
+    net = load_net()
+    assert isinstance(net, ParkingNet) and not net.training
+    logits, value = net(torch.zeros(2, len(CHANNELS), 32, 32), torch.zeros(2, 6))
+    assert logits.shape == (2, 6) and value.shape == (2,)
+
+
+def test_bad_input_errors(tmp_path):
+    lot, lattice = _lattice(0)
+    with pytest.raises(ValueError, match="unknown heuristic 'manhattan'"):
+        astar(lattice, "manhattan")
+    with pytest.raises(ValueError, match="max_nodes"):
+        astar(lattice, "route", max_nodes=0)
+    with pytest.raises(ValueError, match="unknown parking planner 'rrt'"):
+        ParkingAgent("rrt")
+    with pytest.raises(ValueError, match="not on the 16-bin lattice"):
+        Lattice(lot.obstacles, lot.size, lot.entry + [0, 0, 0.1], lot.goal, PARAMS)
+    with pytest.raises(ValueError, match="obstacles must be"):
+        Lattice(lot.obstacles[:, :4], lot.size, lot.entry, lot.goal, PARAMS)
+    with pytest.raises(FileNotFoundError, match="train_parking_value"):
+        load_net(tmp_path / "missing.pt")
+    (tmp_path / "bad.pt").write_bytes(b"")
+    torch.save({"weights": torch.zeros(1)}, tmp_path / "bad.pt")
+    with pytest.raises(ValueError, match="not a parking value checkpoint"):
+        load_net(tmp_path / "bad.pt")
+    with pytest.raises(KeyError, match="unknown agent 'parking_rrt'"):
+        make_agent("parking_rrt")
