@@ -13,7 +13,9 @@ against nuPlan's comfort bounds. An actor's track is cut where it is invalid or 
 speed x dt + RESPAWN_JUMP_M). Emergency steps: the smoothed acceleration is below MIN_LON_ACCEL, or such a step
 lies within half a jerk window; figures are printed with and without them. Collisions: oriented boxes of two
 non-ego actors overlapping; a pair already overlapping when either actor (re)appears is a spawn overlap,
-excused until the pair separates, and counted apart. Prints the figures and writes a JSON summary to ``--out``.
+excused until the pair separates, and counted apart; events are also grouped by the parties (vehicle+vehicle,
+vehicle+vru, vru+vru; a tractor and a trailer are vehicles), vehicle events listed first. Prints the figures and
+writes a JSON summary to ``--out``.
 """
 
 import argparse
@@ -44,6 +46,9 @@ BEHAVIOURS = ("following", "lane_change", "junction", "other")
 for actors outside the traffic state."""
 COUNTS = ("steps", "lon", "lat", "jerk", "all")
 """Per group: actor-steps, and how many of them are within each bound and within all."""
+PARTIES = ("vehicle+vehicle", "vehicle+vru", "vru+vru")
+"""Collision events by the kinds of road user involved (vehicle-involving events are listed first)."""
+VRU_CLASSES = ("pedestrian", "cyclist", "dog")
 WORST = 5
 """Worst events listed per quantity."""
 
@@ -218,10 +223,17 @@ def summarise(results: list[dict], args: Args, wall_s: float) -> dict:
         "episodes_with_collision": len({c["seed"] for c in collisions}),
         "collisions_by_classes": dict(Counter("+".join(c["classes"]) for c in collisions).most_common()),
         "collisions_by_behaviours": dict(Counter("+".join(c["behaviours"]) for c in collisions).most_common()),
-        "collision_events": collisions[:50],
+        "collisions_by_parties": {p: sum(_parties(c) == p for c in collisions) for p in PARTIES},
+        "collision_events": sorted(collisions, key=lambda c: PARTIES.index(_parties(c)))[:50],
         "spawn_overlaps": sum(r["spawn_overlaps"] for r in results),
         "worst": _worst_first(worst),
     }
+
+
+def _parties(event: dict) -> str:
+    """Which kinds of road user a collision event is between (one of PARTIES)."""
+    vru = sum(c in VRU_CLASSES for c in event["classes"])
+    return PARTIES[vru]
 
 
 def report(s: dict) -> None:
@@ -244,6 +256,10 @@ def report(s: dict) -> None:
             print(row(f"{name} ({g['actor_steps']})", g["within_pct_outside_emergencies"]))
     print(f"collisions among non-ego actors: {s['collisions']} ({s['collisions_per_1000_episodes']:.1f} per 1000 "
           f"episodes, in {s['episodes_with_collision']} episodes); spawn overlaps (excused): {s['spawn_overlaps']}")
+    print("  parties: " + ", ".join(f"{k} {v}" for k, v in s["collisions_by_parties"].items()))
+    for e in [e for e in s["collision_events"] if _parties(e) != "vru+vru"][:20]:
+        print(f"    s{e['seed']} k{e['step']} actors {e['actors']} {'+'.join(e['classes'])} "
+              f"{'+'.join(e['behaviours'])} speeds {e['speeds']}")
     for part in ("collisions_by_classes", "collisions_by_behaviours"):
         if s[part]:
             print(f"  {part.split('_by_')[1]}: " + ", ".join(f"{k} {v}" for k, v in s[part].items()))

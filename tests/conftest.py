@@ -1,11 +1,13 @@
 """Shared test helpers."""
+from collections.abc import Mapping
+
 import numpy as np
 
 
 def assert_same(a, b, path="info"):
-    """Deep equality of nested dicts/lists of arrays and scalars, bit for bit."""
-    if isinstance(a, dict):
-        assert isinstance(b, dict) and a.keys() == b.keys(), f"{path}: keys differ"
+    """Deep equality of nested mappings/lists of arrays and scalars, bit for bit."""
+    if isinstance(a, Mapping):
+        assert isinstance(b, Mapping) and a.keys() == b.keys(), f"{path}: keys differ"
         for k in a:
             assert_same(a[k], b[k], f"{path}[{k!r}]")
     elif isinstance(a, np.ndarray):

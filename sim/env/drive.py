@@ -14,7 +14,7 @@ from sim.env.reward import metrics, reward, terminated
 from sim.env.simulation import Simulation, contact_world
 from sim.env.topdown import render_topdown
 from sim.env.scenario_export import export_scenario, scenario_outcome
-from sim.env.vector_space import obstacles_table, vector_space
+from sim.env.vector_space import lane_map_arrays, obstacles_table, vector_space
 from sim.scenario.io import load_scenario
 
 MAX_CACHED_CONTACT_WORLDS = 16
@@ -61,6 +61,8 @@ class DriveEnv(gym.Env):
         self.observation_space = self.obs_type.space()
         self.action_space = gym.spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32)
         self.scene = self.obstacles = self.contacts = self.state = None
+        self._map: tuple = (None, None)
+        """(scene, its ``lane_map_arrays``) for ``info["map"]`` at reset."""
         self._sensor_rng: np.random.Generator | None = None
         """Sensor noise of the current episode (``sensor_rng``)."""
         self._contacts: OrderedDict[int, tuple] = OrderedDict()
@@ -89,7 +91,14 @@ class DriveEnv(gym.Env):
             self.state = self.sim.reset_scenario(scene, self.scenario, self.np_random)
         info = self._info()
         info["action_mapping"] = self.action_mapping()
+        info["map"] = self._lane_map_arrays()
         return self._observe(info), info
+
+    def _lane_map_arrays(self):
+        """``lane_map_arrays`` of the current scene, built once per scene."""
+        if self._map[0] is not self.scene:
+            self._map = (self.scene, lane_map_arrays(self.scene))
+        return self._map[1]
 
     def action_mapping(self) -> dict:
         """Physical limits behind the normalised action (rad, m/s^2, m)."""
@@ -129,7 +138,7 @@ class DriveEnv(gym.Env):
 
     def _info(self) -> dict:
         info = metrics(self.state)
-        info["vector_space"] = vector_space(self.state, self.obstacles, self._max_actors())
+        info["vector_space"] = vector_space(self.state, self.obstacles, self._max_actors(), self.scene)
         if self.state.notes:
             info["notes"] = self.state.notes
         return info

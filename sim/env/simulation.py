@@ -16,12 +16,13 @@ from sim.physics import ContactWorld, VehicleParams, VehicleState, get_model
 from sim.physics.collision import boxes_overlap
 from sim.scenario.values import ScenarioError
 from sim.traffic import Obstacles, TrafficState, spawn_traffic, step_traffic, traffic_poses
-from sim.traffic.traffic import concat_traffic, force_lane_change, place_vehicles
+from sim.traffic.traffic import concat_traffic, force_lane_change, place_vehicles, slow_for
 from sim.traffic.actor_classes import ACTOR_CODE, VEHICLE_CODES
 from sim.traffic.lane_map import LaneMap
-from sim.traffic.semis import Semis, attach, follow, semi_rows
-from sim.traffic.vru import (Vehicles, VruSpec, VruState, concat_vrus, drop_groups, no_vrus, spawn_vrus, step_vrus,
-                             vru_obstacles, vru_table, walk_network)
+from sim.traffic.semis import Semis, attach, follow, semi_rows, trailer_intrusions, traffic_rows
+from sim.traffic.vru import (Vehicles, VruSpec, VruState, fill_vrus, free_groups, no_vrus, spawn_vrus, step_vrus,
+                             vru_obstacles, vru_slots, vru_table, walk_network)
+from sim.traffic.yielding import walkers
 from sim.world import PROP_KINDS, World, generate_world
 
 EGO_LENGTH = 4.7
@@ -194,7 +195,9 @@ class Simulation:
         vrus = NO_VRUS
         if _has_vrus(cfg.vru):
             occupied = np.concatenate([[xy], np.stack(traffic_poses(scene.lane_map, traffic)[:2], axis=1)])
-            vrus = spawn_vrus(scene.world, scene.walks, cfg.vru, rng, xy, VRU_RADIUS_M, occupied)
+            vrus = fill_vrus(vru_slots(_vru_capacity(cfg.vru)),
+                             spawn_vrus(scene.world, scene.walks, cfg.vru, rng, xy, VRU_RADIUS_M, occupied))
+            traffic = slow_for(scene.lane_map, traffic, Obstacles(*vru_obstacles(vrus, world.lanes)))
         idx, progress, offset, _ = route.project(xy, 0)
         return SimState(
             t=0.0, step_index=0, ego=ego, traffic=traffic, semis=semis, vrus=vrus,
@@ -264,7 +267,7 @@ class Simulation:
             forced = forced_accel(plan, state.t, before.speed)
         obstacles = _obstacles(scene, lane, lane_s, ego, state.actors, state.vrus)
         traffic = step_traffic(scene.lane_map, before, obstacles, dt, rng, (ex, ey), cfg.traffic, state.step_index,
-                               forced)
+                               forced, walkers(state.vrus, scene.walks) if state.vrus.n else None)
         semis = follow(state.semis, _traffic_rows(scene, traffic))
         vrus = state.vrus
         if vrus.n:
@@ -297,18 +300,25 @@ def _has_vrus(spec: VruSpec) -> bool:
     return bool(spec.pedestrians or spec.cyclists or spec.crowd_size)
 
 
+def _vru_capacity(spec: VruSpec) -> int:
+    """Rows of the VRU state (and columns of the actor table) an episode keeps for pedestrians and cyclists."""
+    return spec.pedestrians + spec.cyclists + spec.crowd_size
+
+
 def _recycle_vrus(scene: Scene, spec: VruSpec, vrus: VruState, rng: np.random.Generator, ego_xy,
                   occupied_xy: np.ndarray) -> VruState:
-    """Replace the groups of pedestrians (and the cyclists) whose leader is farther than VRU_RECYCLE_RADIUS_M from
-    the ego by as many new ones placed around it, clear of ``occupied_xy`` (the vehicles)."""
-    far = (np.hypot(vrus.x - ego_xy[0], vrus.y - ego_xy[1]) > VRU_RECYCLE_RADIUS_M) & ~vrus.scripted
-    gone = far[vrus.group]
-    if not gone.any():
-        return vrus
-    fresh = replace(spec, pedestrians=int((gone & (vrus.kind == 0)).sum()), cyclists=int((gone & (vrus.kind == 1)).sum()),
-                    crowd_size=0)
-    return concat_vrus(drop_groups(vrus, far), spawn_vrus(scene.world, scene.walks, fresh, rng, ego_xy, VRU_RADIUS_M,
-                                                          occupied_xy))
+    """Fill the free rows with new pedestrians (in groups) and cyclists placed around the ego, clear of
+    ``occupied_xy`` (the vehicles), up to the spec's numbers; then free the rows of the groups whose leader is
+    farther than VRU_RECYCLE_RADIUS_M from it. A freed row stays free until the next call, so that a row never
+    changes person from one step to the next."""
+    if not vrus.valid.all():
+        walking, riding = (int((vrus.valid & (vrus.kind == k)).sum()) for k in (0, 1))
+        fresh = replace(spec, pedestrians=max(spec.pedestrians + spec.crowd_size - walking, 0),
+                        cyclists=max(spec.cyclists - riding, 0), crowd_size=0)
+        if fresh.pedestrians or fresh.cyclists:
+            vrus = fill_vrus(vrus, spawn_vrus(scene.world, scene.walks, fresh, rng, ego_xy, VRU_RADIUS_M, occupied_xy))
+    far = (np.hypot(vrus.x - ego_xy[0], vrus.y - ego_xy[1]) > VRU_RECYCLE_RADIUS_M) & vrus.valid & ~vrus.scripted
+    return free_groups(vrus, far) if far.any() else vrus
 
 
 def _fire_lane_changes(scene: Scene, plan: Plan, traffic: TrafficState, t: float, fired: frozenset, rng):
@@ -355,8 +365,8 @@ def _hits_vehicle(ego: VehicleState, actors: Actors) -> bool:
 
 
 def _obstacles(scene: Scene, lane, lane_s, ego: VehicleState, previous: Actors, vrus: VruState) -> Obstacles:
-    """The ego, on-lane props, pedestrians and cyclists on the carriageway and a scenario's puppets (where they
-    were last step) as obstacles for traffic."""
+    """The ego, on-lane props, pedestrians and cyclists on the carriageway, trailers reaching into the lane beside
+    theirs and a scenario's puppets (where they were last step) as obstacles for traffic."""
     on = scene.prop_lane >= 0
     v_lane, v_lane2, v_s, v_speed, v_length, v_xy = vru_obstacles(vrus, scene.world.lanes)
     obstacles = Obstacles(
@@ -369,6 +379,18 @@ def _obstacles(scene: Scene, lane, lane_s, ego: VehicleState, previous: Actors, 
         width=np.concatenate([[EGO_WIDTH], scene.obstacle_size[:, 1], np.full(v_lane.size, np.nan)]),
         heading=np.concatenate([ego.heading[:1], scene.obstacle_heading, np.full(v_lane.size, np.nan)]),
     )
+    trailers = np.flatnonzero(previous.kind == ACTOR_CODE["trailer"])
+    if trailers.size:
+        t_lane, t_s, t_speed, t_length, t_xy = trailer_intrusions(
+            scene.world.lanes, previous.table[:, previous.kind == ACTOR_CODE["tractor"]], previous.table[:, trailers])
+        obstacles = Obstacles(
+            lane=np.concatenate([obstacles.lane, np.full(t_lane.size, -1)]),
+            lane2=np.concatenate([obstacles.lane2, t_lane]),
+            s=np.concatenate([obstacles.s, t_s]), speed=np.concatenate([obstacles.speed, t_speed]),
+            length=np.concatenate([obstacles.length, t_length]), xy=np.concatenate([obstacles.xy, t_xy]),
+            width=np.concatenate([obstacles.width, np.full(t_lane.size, np.nan)]),
+            heading=np.concatenate([obstacles.heading, np.full(t_lane.size, np.nan)]),
+        )
     n = len(previous.kind)
     puppets = np.arange(n - previous.puppets, n)
     puppets = puppets[previous.valid[puppets]]
@@ -385,9 +407,8 @@ def _obstacles(scene: Scene, lane, lane_s, ego: VehicleState, previous: Actors, 
 
 
 def _traffic_rows(scene: Scene, traffic: TrafficState) -> np.ndarray:
-    """(7, N) rows of ACTOR_FIELDS of the traffic vehicles (a semi as its whole rig)."""
-    x, y, h = traffic_poses(scene.lane_map, traffic)
-    return np.stack([x, y, h, traffic.speed, traffic.length, traffic.width, traffic.height])
+    """(7, N) rows of ACTOR_FIELDS of the traffic vehicles (a semi as its tractor)."""
+    return traffic_rows(scene.lane_map, traffic)
 
 
 def _actors(scene: Scene, ego: VehicleState, traffic: TrafficState, semis: Semis, vrus: VruState,
@@ -407,10 +428,10 @@ def _actors(scene: Scene, ego: VehicleState, traffic: TrafficState, semis: Semis
         kind[1 + semis.owner] = ACTOR_CODE["tractor"]
         kind[m:w] = ACTOR_CODE["trailer"]
     table[:, 1:m] = rows
-    if vrus.n:
-        table[:, w:n], vru_kind = vru_table(vrus)
-        kind[w:n] = VRU_CODES[vru_kind]
     valid = np.ones(n + k, bool)
+    if vrus.n:
+        table[:, w:n], vru_kind, valid[w:n] = vru_table(vrus)
+        kind[w:n] = VRU_CODES[vru_kind]
     if k:
         table[:, n:], valid[n:] = plan.puppets.table(t)
         kind[n:] = plan.puppets.kind

@@ -11,7 +11,7 @@ VEHICLE_CODES = tuple(range(len(CLASS_NAMES))) + (ACTOR_CODE["tractor"], ACTOR_C
 SCRIPTED_CLASSES = (*CLASS_NAMES, "pedestrian", "cyclist", "dog")
 """Classes a scenario may give its actors."""
 
-VRU_SIZE = {"pedestrian": ((0.35, 0.6), (0.45, 0.75), (1.5, 1.95)), "cyclist": ((1.6, 1.85), (0.5, 0.7), (1.6, 1.9)),
+VRU_SIZE = {"pedestrian": ((0.26, 0.36), (0.42, 0.56), (1.5, 1.95)), "cyclist": ((1.6, 1.85), (0.5, 0.7), (1.6, 1.9)),
             "dog": ((0.6, 1.1), (0.2, 0.35), (0.4, 0.75))}
 """(length, width, height) ranges, m, of the vulnerable road users' boxes."""
 

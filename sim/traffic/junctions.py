@@ -40,6 +40,9 @@ from sim.traffic.signals import AMBER, AMBER_DECEL, RED, STOP, YIELD
 
 HARD_DECEL = 6.0
 """A vehicle that would need more than this to stop before a junction entry is committed and goes, m/s^2."""
+COMMIT_REACT_S = 0.2
+"""A vehicle is also committed when it would cover its distance to the entry within this time before braking
+at HARD_DECEL (a slow vehicle at the junction edge can still stop), s."""
 JUNCTION_LOOKAHEAD_M = 40.0
 """Shortest distance before a junction entry at which a vehicle starts to negotiate it, m."""
 JUNCTION_MARGIN_M = 15.0
@@ -104,12 +107,12 @@ def junction_entries(li, lane, path, off, speed, length, comfort):
             approach[i] = front < look
             # Committed: partly in already, or moving too fast to stop before the entry. A (nearly) stopped
             # vehicle close to the entry can always wait.
-            committed[i] = front <= 0.0 or (v > 0.5 and front < v * v / (2.0 * HARD_DECEL) + 0.5)
+            committed[i] = front <= 0.0 or (v > 0.5 and front < v * v / (2.0 * HARD_DECEL) + COMMIT_REACT_S * v)
     return entry, entry_k, dist, approach, committed
 
 
 @njit(cache=True)
-def _line(length):
+def stop_line(length):
     """Distance from the entry at which a vehicle's front stops for its line (before the standstill gap), m."""
     return STOP_LINE_M + (LONG_SWEEP_M if length > LONG_VEHICLE_M else 0.0)
 
@@ -169,9 +172,10 @@ def junction_control(lf, li, conflict, conflict_long, conf, lane_state, lane, pr
         state[i] = st
         front[i] = dist[i] - 0.5 * length[i]
         v = speed[i]
-        stopping = st == RED or (st == AMBER and v * v <= 2.0 * AMBER_DECEL * max(front[i] - _line(length[i]), 0.0))
+        stopping = st == RED or (st == AMBER
+                                 and v * v <= 2.0 * AMBER_DECEL * max(front[i] - stop_line(length[i]), 0.0))
         # A vehicle that crept past its line (a left turner waiting at the edge) clears the junction on red.
-        crept = front[i] < _line(length[i]) + s0[i] - STOP_NEAR_M
+        crept = front[i] < stop_line(length[i]) + s0[i] - STOP_NEAR_M
         held[i] = not committed[i] and ((stopping and not crept) or (st == STOP and stop_done[i] != a))
         level = 1 if (st == STOP or st == YIELD) else 0
         rank[i] = 2 * level + (1 if level == 0 and li[entry[i], TURN] == TURN_LEFT else 0)
@@ -189,7 +193,7 @@ def junction_control(lf, li, conflict, conflict_long, conf, lane_state, lane, pr
         if stop_done[i] == a:
             new_done[i] = a
         v = speed[i]
-        line_at = _line(length[i]) + s0[i]
+        line_at = stop_line(length[i]) + s0[i]
         at_line = v < STAND_V and front[i] <= line_at + STOP_NEAR_M
         if at_line or new_done[i] == a or wait_s[i] > 0.0:
             new_wait[i] = wait_s[i] + dt
@@ -276,5 +280,5 @@ def junction_control(lf, li, conflict, conflict_long, conf, lane_state, lane, pr
                 hold_at = CREEP_EDGE_M
             stop_gap[i] = front[i] - hold_at + s0[i]
         elif st == YIELD:
-            yield_gap[i] = front[i] - _line(length[i])
+            yield_gap[i] = front[i] - stop_line(length[i])
     return stop_gap, creep, yield_gap, new_done, new_wait

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-MODULES = ("kernels", "junctions", "passing", "kinematics", "signals", "lane_map")
+MODULES = ("kernels", "junctions", "passing", "kinematics", "signals", "lane_map", "yielding")
 """Modules whose compiled functions call each other or use each other's constants."""
 
 

@@ -32,6 +32,7 @@ from sim.traffic.junctions import (
     YIELD_SPEED,
     junction_control,
     junction_entries,
+    stop_line,
 )
 from sim.traffic.kernel_cache import drop_stale
 from sim.traffic.kinematics import smoothstep
@@ -50,6 +51,8 @@ from sim.traffic.lane_map import (
     SIB,
     SIB_LEN,
     SIBLINGS,
+    TURN,
+    TURN_U,
     WID,
 )
 from sim.traffic.passing import (
@@ -63,6 +66,7 @@ from sim.traffic.passing import (
     plan_passes,
     virtual_stop,
 )
+from sim.traffic.yielding import YIELD_LOOK_M, vru_leaders
 
 drop_stale()  # numba loads cached kernels lazily (on first call): this runs before any is loaded
 
@@ -100,6 +104,11 @@ SPAWN_JUNCTION_CLEAR_M = 20.0
 """A recycled vehicle is not placed closer than this to a junction entry, m."""
 OTHER_HALF_WIDTH_M = 1.5
 """Half width (plus margin) of the widest vehicle, used to decide when a lane changer has left its lane, m."""
+RIG_LENGTH_M = 14.0
+"""Vehicles longer than this (semi-trailer rigs) take neither the U-turn loops of cul-de-sacs nor junction turns
+tighter than RIG_MIN_RADIUS_M: their ends would sweep over the lanes beside, where others wait, m."""
+RIG_MIN_RADIUS_M = 7.0
+"""Tightest lane radius a semi-trailer rig turns on, m."""
 XY_ALONG_M = 2.0
 """An obstacle's xy this far (beyond its half length) along the lane from its (lane, s) is not its position, m."""
 
@@ -297,16 +306,37 @@ def _old_lane_leader(lf, li, f, s_f, half, me, c_lane, c_s, c_v, c_half, c_own):
 
 
 @njit(cache=True)
-def _pick_path(li, start, u1, u2, out):
+def rig_may_take(lf, li, lane):
+    """Whether a semi-trailer rig may drive ``lane``: not a U-turn loop, nor a turn tighter than
+    RIG_MIN_RADIUS_M."""
+    return li[lane, TURN] != TURN_U and lf[lane, KMAX] * RIG_MIN_RADIUS_M <= 1.0
+
+
+@njit(cache=True)
+def successor(lf, li, lane, u, length):
+    """A successor of ``lane`` chosen by the uniform ``u`` (-1 at a dead end); for a vehicle longer than
+    RIG_LENGTH_M only those ``rig_may_take`` (a junction it cannot turn at is a dead end for it)."""
+    if lane < 0:
+        return -1
+    rig = length > RIG_LENGTH_M
+    n_ok = 0
+    for k in range(li[lane, NSUCC]):
+        n_ok += not rig or rig_may_take(lf, li, li[lane, k])
+    pick = min(int(u * n_ok), n_ok - 1)
+    for k in range(li[lane, NSUCC]):
+        if not rig or rig_may_take(lf, li, li[lane, k]):
+            if pick == 0:
+                return li[lane, k]
+            pick -= 1
+    return -1
+
+
+@njit(cache=True)
+def _pick_path(lf, li, start, u1, u2, length, out):
     """Fill ``out`` (P,) with ``start`` and random successors chosen by uniforms u1, u2 (-1 past a dead end)."""
     out[0] = start
     for k in range(1, out.shape[0]):
-        prev = out[k - 1]
-        if prev < 0 or li[prev, NSUCC] == 0:
-            out[k] = -1
-        else:
-            u = u1 if k == 1 else u2
-            out[k] = li[prev, min(int(u * li[prev, NSUCC]), li[prev, NSUCC] - 1)]
+        out[k] = successor(lf, li, out[k - 1], u1 if k == 1 else u2, length)
 
 
 @njit(cache=True)
@@ -379,12 +409,13 @@ def step_kernel(lf, li, conflict, conflict_long, conf, points, point_s, point_he
                 lane_npts, lane_state, lane, prev_lane, path, s, d, d_rate, speed, accel, lc_from, cooldown, length,
                 width, factor, t_head, s0, a_max, b_comf, polite, reaction, crit_gap, speed_hist, stop_done, wait_s, lat,
                 zone,
-                o_lane, o_lane2, o_s, o_speed, o_len, o_xy, o_w, o_heading, dt, decide, u, forced, step):
+                o_lane, o_lane2, o_s, o_speed, o_len, o_xy, o_w, o_heading, w_xy, w_vel, w_heading, w_len, w_wid,
+                w_wait, dt, decide, u, forced, step):
     """One control step of ``dt`` s (control step number ``step``). Inputs are not modified; returns the new
     dynamic arrays (lane, prev_lane, path, s, d, d_rate, speed, accel, lc_from, cooldown, speed_hist, stop_done,
-    wait_s, lat, zone). ``lane_state`` (L,) int8 junction control states (sim.traffic.signals); ``u`` (N, 3)
-    uniforms in [0, 1); ``forced`` (N,) accelerations imposed by scenario events (m/s^2, NaN: none), applied
-    without jerk limit."""
+    wait_s, lat, zone). ``lane_state`` (L,) int8 junction control states (sim.traffic.signals); ``w_*`` the
+    walkers (sim.traffic.yielding.Walkers); ``u`` (N, 3) uniforms in [0, 1); ``forced`` (N,) accelerations
+    imposed by scenario events (m/s^2, NaN: none), applied without jerk limit."""
     n, p = path.shape
     off, dead = _offsets(lf, path, s)
     o_d, o_v = _obstacle_frames(points, point_s, point_heading, lane_start, lane_npts, lf, o_lane, o_s, o_len, o_xy,
@@ -418,11 +449,16 @@ def step_kernel(lf, li, conflict, conflict_long, conf, points, point_s, point_he
         lf, li, conflict, conflict_long, conf, lane_state, lane, prev_lane, path, s, speed, length, factor, a_max, s0,
         crit_gap, reaction, stop_done, wait_s, entry, entry_k, jdist, approach, committed, c_lane, c_s, c_v, c_half,
         c_own, o_lane, o_lane2, o_s, o_len, dt)
+    vru_gap, vru_v, vru_k = vru_leaders(points, point_s, lane_start, lane_npts, path, off, d, speed, length, width,
+                                        a_max, v0, b_comf, w_xy, w_vel, w_heading, w_len, w_wid, w_wait)
     stalled = np.empty(n, np.bool_)
     busy = np.empty(n, np.bool_)
     for i in range(n):
+        if vru_v[i] < 1.0 and entry[i] >= 0 and vru_k[i] >= entry_k[i] and not committed[i]:
+            # someone crossing the connector or the road after it: wait at the junction line, not in the box
+            vru_gap[i] = min(vru_gap[i], max(jdist[i] - 0.5 * length[i] - stop_line(length[i]), 0.0))
         stalled[i] = (speed[i] < STATIONARY_V and lead_gap[i] > STALL_GAP_M and jstop[i] == np.inf
-                      and end_gap[i] > STALL_GAP_M)
+                      and end_gap[i] > STALL_GAP_M and vru_gap[i] > STALL_GAP_M)
         busy[i] = approach[i] or end_gap[i] < MANDATORY_LC_M
     new_lat, new_zone, hold, v_cap = plan_passes(
         lf, li, lane, s, d, speed, length, width, v0, a_max, b_comf, s0, reaction, lc_from, busy, lat, zone, lead_c,
@@ -468,6 +504,8 @@ def step_kernel(lf, li, conflict, conflict_long, conf, points, point_s, point_he
                 need = max(need, y)
         if need > 0.0:
             a = min(a, -need)
+        if vru_gap[i] < np.inf:
+            a = min(a, _idm(v, want, vru_gap[i], v - vru_v[i], t_head[i], s0[i], a_max[i], b_comf[i]))
         rule[i] = a
 
     new_lane = lane.copy()
@@ -480,7 +518,8 @@ def step_kernel(lf, li, conflict, conflict_long, conf, points, point_s, point_he
     if decide:
         passing = np.zeros(n, np.bool_)
         for i in range(n):
-            passing[i] = not (np.isnan(new_lat[i, 1]) and np.isnan(new_zone[i, 0])) or hold[i]
+            passing[i] = (not (np.isnan(new_lat[i, 1]) and np.isnan(new_zone[i, 0])) or hold[i]
+                          or (vru_gap[i] < YIELD_LOOK_M and vru_v[i] < 1.0))  # waiting for someone to cross
         _lane_changes(lf, li, lane, path, s, speed, accel, lc_from, cooldown, length, width, factor, t_head, s0,
                       a_max, b_comf, polite, off, end_gap, lead_gap, lead_speed, entry, jdist, passing,
                       c_lane, c_s, c_v, c_half, c_d, c_w, c_own, c_skip, u, acc, rule, new_lane, new_prev, new_path,
@@ -530,12 +569,8 @@ def step_kernel(lf, li, conflict, conflict_long, conf, points, point_s, point_he
             si -= lf[ln, LEN]
             for k in range(p - 1):
                 new_path[i, k] = new_path[i, k + 1]
-            tail = new_path[i, p - 2]
-            if tail < 0 or li[tail, NSUCC] == 0:
-                new_path[i, p - 1] = -1
-            else:
-                uu = (u[i, 0] + 0.618033988749895 * hops) % 1.0
-                new_path[i, p - 1] = li[tail, min(int(uu * li[tail, NSUCC]), li[tail, NSUCC] - 1)]
+            new_path[i, p - 1] = successor(lf, li, new_path[i, p - 2],
+                                           (u[i, 0] + 0.618033988749895 * hops) % 1.0, length[i])
             f = new_lc[i]
             if f >= 0:  # a lane change still settling continues beside the next lane
                 new_lc[i] = li[nxt, LEFT] if f == li[ln, LEFT] else li[nxt, RIGHT]
@@ -557,7 +592,7 @@ def _lane_changes(lf, li, lane, path, s, speed, accel, lc_from, cooldown, length
                   new_d, new_lc, new_cd):
     """MOBIL lane changes (Kesting et al. 2007), decided for all vehicles on the current state and
     applied in index order; a change into a lane another changer has just taken nearby is dropped. Vehicles
-    going around an obstacle (``passing``) keep their lane."""
+    going around an obstacle or waiting for someone to cross (``passing``) keep their lane."""
     n, p = path.shape
     prospective = np.empty(p, np.int64)
     poff = np.empty(p + 1)
@@ -589,7 +624,7 @@ def _lane_changes(lf, li, lane, path, s, speed, accel, lc_from, cooldown, length
             if tl < 0:
                 continue
             s_t = s[i] * lf[tl, LEN] / lf[ln, LEN]
-            _pick_path(li, tl, u[i, 1], u[i, 2], prospective)
+            _pick_path(lf, li, tl, u[i, 1], u[i, 2], length[i], prospective)
             poff[0] = -s_t
             t_dead = False
             for k in range(p):
@@ -676,7 +711,7 @@ def _lane_changes(lf, li, lane, path, s, speed, accel, lc_from, cooldown, length
         new_lc[i] = ln
         new_lane[i] = best_t
         new_prev[i] = -1
-        _pick_path(li, best_t, u[i, 1], u[i, 2], prospective)
+        _pick_path(lf, li, best_t, u[i, 1], u[i, 2], length[i], prospective)
         for k in range(p):
             new_path[i, k] = prospective[k]
         new_cd[i] = LC_COOLDOWN_S

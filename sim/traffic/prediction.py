@@ -17,9 +17,10 @@ from typing import Callable
 import numpy as np
 
 from sim.traffic.lane_map import LaneMap
+from sim.traffic.semis import traffic_rows
 from sim.traffic.spec import TrafficSpec
 from sim.traffic.state import TrafficState
-from sim.traffic.traffic import Obstacles, _fill_path, step_traffic, traffic_poses
+from sim.traffic.traffic import Obstacles, _fill_path, step_traffic
 from sim.traffic.vehicle_classes import ACCEL_SCALE
 
 STYLE_FIELDS = ("speed_factor", "time_headway", "min_gap", "max_accel", "comfort_decel", "politeness")
@@ -82,16 +83,16 @@ def _rollouts(lmap, traffic, future, ego, t, dt, step0, samples, spread, spec, r
     n = traffic.n
     xyh = np.empty((samples, t.size, n, 3))
     lanes = np.empty((samples, t.size, n), np.int64)
-    xyh[:, 0] = np.stack(traffic_poses(lmap, traffic), axis=1)
+    xyh[:, 0] = traffic_rows(lmap, traffic)[:3].T
     lanes[:, 0] = traffic.lane
     if n == 0:
         return xyh, lanes
     for j, g in enumerate(rng.spawn(samples)):
-        st = traffic.replace(path=_fill_path(lmap, traffic.lane, g), scripted=np.ones(n, bool),
+        st = traffic.replace(path=_fill_path(lmap, traffic.lane, g, traffic.length), scripted=np.ones(n, bool),
                              **_styles(traffic, spread, spec, g))
         for k in range(1, t.size):
             st = step_traffic(lmap, st, future[k], dt, g, ego[k, :2], spec, step0 + k - 1)
-            xyh[j, k] = np.stack(traffic_poses(lmap, st), axis=1)
+            xyh[j, k] = traffic_rows(lmap, st)[:3].T
             lanes[j, k] = st.lane
     return xyh, lanes
 

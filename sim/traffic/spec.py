@@ -24,9 +24,8 @@ class TrafficSpec:
 
     count: int = 20
     """Number of traffic vehicles kept around the ego."""
-    class_weights: tuple[float, ...] = (0.55, 0.2, 0.12, 0.05, 0.08, 0.0)
-    """Relative weights of car, suv, van, bus, truck, semi (tractor with trailer; off by default: junction
-    clearances are not yet tuned for 17 m rigs)."""
+    class_weights: tuple[float, ...] = (0.54, 0.2, 0.12, 0.05, 0.06, 0.03)
+    """Relative weights of car, suv, van, bus, truck, semi (tractor with a semi-trailer)."""
     desired_speed_factor: tuple[float, float] = (0.8, 1.15)
     """Desired speed as a fraction of the lane speed limit."""
     time_headway_s: tuple[float, float] = (1.0, 2.0)

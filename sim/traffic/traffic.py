@@ -12,11 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.traffic import kernels as K
-from sim.traffic.lane_map import LaneMap
+from sim.traffic.lane_map import KMAX, TURN_U, LaneMap
 from sim.traffic.spec import TrafficSpec
 from sim.traffic.state import PATH_LEN, TrafficState
 from sim.traffic.styles import sample_styles
 from sim.traffic.vehicle_classes import PALETTE, sample_classes, sample_sizes
+from sim.traffic.yielding import Walkers
 
 RECYCLE_EVERY = 10
 """Control steps between checks for vehicles to recycle."""
@@ -24,6 +25,7 @@ DECIDE_EVERY = 5
 """Control steps between lane-change decisions."""
 OBSTACLE_WIDTH_M = 2.0
 """Width of an obstacle given without one, m."""
+NO_WALKERS = Walkers.none()
 
 
 @dataclass(frozen=True)
@@ -49,19 +51,22 @@ class Obstacles:
     heading: np.ndarray | None = None
 
 
-def _choose_next(lmap: LaneMap, lanes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A random successor of each lane (-1 where a lane has none or is -1)."""
-    safe = np.maximum(lanes, 0)
-    n = np.where(lanes >= 0, lmap.n_succ[safe], 0)
-    pick = np.floor(rng.random(lanes.shape[0]) * np.maximum(n, 1)).astype(np.int64)
-    return np.where(n > 0, lmap.succ[safe, pick], -1)
-
-
-def _fill_path(lmap: LaneMap, lane: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    path = np.empty((lane.shape[0], PATH_LEN), dtype=np.int64)
+def _fill_path(lmap: LaneMap, lane: np.ndarray, rng: np.random.Generator, length=None) -> np.ndarray:
+    """Paths (N, PATH_LEN) from ``lane`` (N,) through random successors (as ``kernels.successor``: vehicles of
+    ``length`` (N,) m above RIG_LENGTH_M only where ``kernels.rig_may_take``; None: short vehicles)."""
+    n = lane.shape[0]
+    rig = np.zeros(n, bool) if length is None else np.broadcast_to(np.asarray(length, float), (n,)) > K.RIG_LENGTH_M
+    banned = (lmap.turn == TURN_U) | (lmap.lf[:, KMAX] * K.RIG_MIN_RADIUS_M > 1.0)  # for rigs
+    path = np.empty((n, PATH_LEN), dtype=np.int64)
     path[:, 0] = lane
     for k in range(1, PATH_LEN):
-        path[:, k] = _choose_next(lmap, path[:, k - 1], rng)
+        prev = path[:, k - 1]
+        succ = lmap.succ[np.maximum(prev, 0)]
+        ok = (succ >= 0) & (prev >= 0)[:, None] & ~(rig[:, None] & banned[np.maximum(succ, 0)])
+        n_ok = ok.sum(axis=1)
+        pick = np.minimum(np.floor(rng.random(n) * n_ok), n_ok - 1)
+        col = np.argmax(ok & (np.cumsum(ok, axis=1) == pick[:, None] + 1), axis=1)
+        path[:, k] = np.where(n_ok > 0, succ[np.arange(n), col], -1)
     return path
 
 
@@ -97,7 +102,7 @@ def spawn_traffic(lmap: LaneMap, spec: TrafficSpec, rng: np.random.Generator, eg
     kind, length, width, height, colour = sample_classes(rng, n, spec.class_weights)
     styles = sample_styles(spec, rng, kind)
     state = TrafficState(
-        lane=lane, prev_lane=np.full(n, -1, np.int64), path=_fill_path(lmap, lane, rng), s=s, d=np.zeros(n),
+        lane=lane, prev_lane=np.full(n, -1, np.int64), path=_fill_path(lmap, lane, rng, length), s=s, d=np.zeros(n),
         d_rate=np.zeros(n), speed=styles["speed_factor"] * lmap.speed_limit[lane] * (0.5 + 0.5 * rng.random(n)),
         accel=np.zeros(n), lc_from=np.full(n, -1, np.int64), lc_cooldown=np.zeros(n), kind=kind, length=length,
         width=width, height=height, colour=colour, scripted=np.zeros(n, bool), **styles,
@@ -108,6 +113,13 @@ def spawn_traffic(lmap: LaneMap, spec: TrafficSpec, rng: np.random.Generator, eg
                     speed=np.zeros(1), length=np.array([float(ego_length)]), xy=ego_xy)
     speed, _ = _check_spawns(lmap, state, ego, np.ones(n, bool))
     return _evolve(state, speed=speed)
+
+
+def slow_for(lmap: LaneMap, st: TrafficState, obs: Obstacles) -> TrafficState:
+    """``st`` with each vehicle's speed capped so that it can stop comfortably behind whatever is ahead of it
+    among traffic and ``obs`` (for road users placed after the traffic, e.g. cyclists)."""
+    speed, _ = _check_spawns(lmap, st, obs, np.ones(st.n, bool))
+    return _evolve(st, speed=speed)
 
 
 def _obstacle_width(obs: Obstacles) -> np.ndarray:
@@ -139,9 +151,11 @@ def traffic_poses(lmap: LaneMap, state: TrafficState):
 
 
 def step_traffic(lmap: LaneMap, st: TrafficState, obs: Obstacles, dt: float, rng: np.random.Generator,
-                 ego_xy, spec: TrafficSpec, step_index: int, forced_accel: np.ndarray | None = None) -> TrafficState:
-    """Advance traffic by ``dt`` seconds: right of way at junctions, going around obstacles, accelerate (IDM,
-    the leader's speed seen with each driver's reaction delay), change lanes (MOBIL), move, recycle.
+                 ego_xy, spec: TrafficSpec, step_index: int, forced_accel: np.ndarray | None = None,
+                 walkers: Walkers | None = None) -> TrafficState:
+    """Advance traffic by ``dt`` seconds: right of way at junctions, going around obstacles, yielding to
+    ``walkers`` (pedestrians and cyclists, ``sim.traffic.yielding``), accelerate (IDM, the leader's speed seen
+    with each driver's reaction delay), change lanes (MOBIL), move, recycle.
 
     Junction controls are in their state at ``t = step_index * dt`` (``lmap.signals.states``). Drivers
     reconsider lanes every ``DECIDE_EVERY`` steps and far vehicles are recycled every ``RECYCLE_EVERY``
@@ -155,6 +169,7 @@ def step_traffic(lmap: LaneMap, st: TrafficState, obs: Obstacles, dt: float, rng
     u = rng.random((n, 3))
     m = obs.lane.shape[0]
     heading = np.full(m, np.nan) if obs.heading is None else np.asarray(obs.heading, float)
+    w = NO_WALKERS if walkers is None else walkers
     (lane, prev_lane, path, s, d, d_rate, speed, accel, lc_from, cooldown, speed_hist, stop_done, wait_s, lat,
      zone) = K.step_kernel(
         lmap.lf, lmap.li, lmap.conflict, lmap.conflict_long, lmap.conf, lmap.points, lmap.point_s,
@@ -163,7 +178,8 @@ def step_traffic(lmap: LaneMap, st: TrafficState, obs: Obstacles, dt: float, rng
         st.prev_lane, st.path, st.s, st.d, st.d_rate, st.speed, st.accel, st.lc_from, st.lc_cooldown, st.length,
         st.width, st.speed_factor, st.time_headway, st.min_gap, st.max_accel, st.comfort_decel, st.politeness,
         st.reaction, st.crit_gap, st.speed_hist, st.stop_done, st.wait_s, st.lat, st.zone, obs.lane, obs.lane2, obs.s,
-        obs.speed, obs.length, np.asarray(obs.xy, float).reshape(m, 2), _obstacle_width(obs), heading, float(dt),
+        obs.speed, obs.length, np.asarray(obs.xy, float).reshape(m, 2), _obstacle_width(obs), heading, w.xy, w.vel,
+        w.heading, w.length, w.width, w.waiting, float(dt),
         step_index % DECIDE_EVERY == 0, u, np.full(n, np.nan) if forced_accel is None else forced_accel,
         int(step_index))
     st = _evolve(st, lane=lane, prev_lane=prev_lane, path=path, s=s, d=d, d_rate=d_rate, speed=speed, accel=accel,
@@ -198,7 +214,7 @@ def _recycle(lmap, st, rng, ego_xy, obs, spec):
         arr[gone] = value
         new[name] = arr
     path = st.path.copy()
-    path[gone] = _fill_path(lmap, lane, rng)
+    path[gone] = _fill_path(lmap, lane, rng, st.length[gone])
     speed = st.speed.copy()
     speed[gone] = st.speed_factor[gone] * lmap.speed_limit[lane] * 0.8
     new["prev_lane"] = st.prev_lane.copy()
@@ -232,7 +248,8 @@ def place_vehicles(lmap: LaneMap, rng: np.random.Generator, lane, s, d, speed, k
     size = np.where(np.isnan(size), sample_sizes(rng, kind), size)
     colour = PALETTE[rng.integers(0, len(PALETTE), size=n)]
     return TrafficState(
-        lane=lane, prev_lane=np.full(n, -1, np.int64), path=_fill_path(lmap, lane, rng), s=np.asarray(s, float),
+        lane=lane, prev_lane=np.full(n, -1, np.int64), path=_fill_path(lmap, lane, rng, size[:, 0]),
+        s=np.asarray(s, float),
         d=np.asarray(d, float), d_rate=np.zeros(n), speed=np.asarray(speed, float), accel=np.zeros(n),
         lc_from=np.full(n, -1, np.int64), lc_cooldown=np.zeros(n), kind=kind, length=size[:, 0],
         width=size[:, 1], height=size[:, 2], colour=colour, scripted=np.ones(n, bool),
@@ -261,6 +278,6 @@ def force_lane_change(lmap: LaneMap, st: TrafficState, i: int, direction: str, r
     changes["lc_from"][i] = lane
     changes["lane"][i] = target
     changes["prev_lane"][i] = -1
-    changes["path"][i] = _fill_path(lmap, np.array([target]), rng)[0]
+    changes["path"][i] = _fill_path(lmap, np.array([target]), rng, st.length[i])[0]
     changes["lc_cooldown"][i] = K.LC_COOLDOWN_S
     return _evolve(st, **changes), True

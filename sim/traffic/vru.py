@@ -18,28 +18,36 @@ from sim.traffic import vru_kernels as K
 from sim.traffic.vru_network import LINK_KINDS, WalkNetwork, walk_network
 
 __all__ = ["VruSpec", "VruState", "Vehicles", "walk_network", "spawn_vrus", "spawn_crowd", "place_pedestrians",
-           "step_vrus", "concat_vrus", "drop_groups", "no_vrus", "vru_obstacles", "vru_table", "MODES", "LINK_KINDS"]
+           "step_vrus", "concat_vrus", "free_groups", "fill_vrus", "vru_slots", "no_vrus", "vru_obstacles", "vru_table",
+           "MODES", "LINK_KINDS"]
 
 MODES = ("walk", "wait", "cross", "ride")
 """VruState.mode: walking along a sidewalk, approaching the kerb / waiting for a gap, crossing (or walking a
 corner link), riding a lane (cyclists)."""
 PEDESTRIAN, CYCLIST = 0, 1
-PEDESTRIAN_SIZE_M = (0.45, 0.6)
-"""Footprint length (front to back) and width (shoulders) of a pedestrian, m."""
+PEDESTRIAN_LENGTH_M = (0.26, 0.36)
+PEDESTRIAN_WIDTH_M = (0.42, 0.56)
+"""Ranges of a pedestrian's footprint: length (chest to back) and width (shoulders), m."""
 PEDESTRIAN_HEIGHT_M = (1.55, 1.9)
 CYCLIST_SIZE_M = (1.75, 0.6, 1.75)
 """Length, width, height of a cyclist on a bicycle, m."""
 PEDESTRIAN_VARIANTS = 8
 """Mesh variants of pedestrians (as sim.assets.meshes.PEDESTRIAN_VARIANTS)."""
-SLOT_ROW_M, SLOT_SIDE_M = 0.8, 0.65
-"""Group members walk beside the leader (left of it) and in rows behind it, this far apart, m."""
-CROWD_ROW_M, CROWD_SIDE_M, CROWD_WIDTH = 0.7, 0.6, 5
-"""A crowd waits in rows CROWD_ROW_M apart of (up to) CROWD_WIDTH people CROWD_SIDE_M apart."""
-CROWD_KEEP_RIGHT_M = 1.6
-"""Lateral offset (to the right of their direction) of the middle of a crowd's half of the link, m."""
+SLOT_ROW_M = 0.8
+"""Group members walk beside the leader (left of it) and in rows behind it this far apart, m."""
+PERSONAL_GAP_M = 0.2
+"""Space between the shoulders of two people walking or waiting side by side, m: group members stand the
+group's widest shoulders plus this apart."""
+CROWD_ROW_M, CROWD_WIDTH = 0.7, 5
+"""A crowd waits in rows CROWD_ROW_M apart of (up to) CROWD_WIDTH people side by side."""
+CROWD_AISLE_M = 0.4
+"""Lateral space left free between the two halves of a crowd passing each other on their link, m."""
 GROUP_SPACING_M = 4.0
 """Smallest distance between the leaders of two spawned groups, m."""
 CYCLIST_SPACING_M = 12.0
+DEAD_END_M = 8.0
+"""A cyclist standing this close to the end of a lane with no lane on (it rides no U-turn loop) gets off and
+leaves: its row is freed, m."""
 
 
 def _fail(name: str, message: str):
@@ -127,6 +135,8 @@ class VruState:
     ``target`` is the link a walker is heading for (cyclists: the next lane), ``decided`` the last link a
     walker decided on (taken or passed by). ``group`` is the index of the group's leader (itself for leaders,
     single pedestrians and cyclists); members keep ``slot_back`` m behind and ``slot_side`` m left of it.
+    Rows are slots: a person keeps its row for as long as it lives; ``valid`` is False for a free row (its
+    other fields are stale and ignored).
     """
 
     kind: np.ndarray  # int8: 0 pedestrian, 1 cyclist
@@ -161,6 +171,7 @@ class VruState:
     keep_right: np.ndarray  # m preferred offset to the right of the walking direction
     variant: np.ndarray  # int16 pedestrian mesh variant
     scripted: np.ndarray  # bool: placed by a scenario
+    valid: np.ndarray  # bool: a person holds this row
 
     def __post_init__(self):
         n = self.kind.shape[0]
@@ -197,14 +208,14 @@ class Vehicles:
 
 
 _STYLE = ("kind", "length", "width", "group", "slot_back", "slot_side", "desired_speed", "run_speed", "gap_acceptance",
-          "patience", "jaywalk", "cross_chance", "run_chance", "keep_right")
+          "patience", "jaywalk", "cross_chance", "run_chance", "keep_right", "valid")
 _DYNAMIC = ("mode", "path", "along", "direction", "offset", "offset_rate", "speed", "accel", "heading", "x", "y",
             "target", "decided", "wait", "running")
 
 
 def step_vrus(state: VruState, network: WalkNetwork, world, vehicles, dt: float, rng: np.random.Generator) -> VruState:
     """Advance all VRUs by `dt` s among `vehicles` (Vehicles, or a mapping with its fields). Draws 3 uniforms
-    per VRU from `rng`."""
+    per row from `rng`. Free rows stay as they are; a cyclist halted at a dead end (DEAD_END_M) leaves."""
     if state.n == 0:
         return state
     veh = vehicles if isinstance(vehicles, Vehicles) else Vehicles(**vehicles)
@@ -214,13 +225,17 @@ def step_vrus(state: VruState, network: WalkNetwork, world, vehicles, dt: float,
     ped = state.kind == PEDESTRIAN
     obst = (cat(veh.x, state.x), cat(veh.y, state.y), cat(veh.heading, state.heading), cat(veh.speed, state.speed),
             cat(veh.length, state.length), cat(veh.width, state.width),
-            np.concatenate([np.ones(nv, bool), ~ped]),  # what pedestrians see
-            np.concatenate([np.ones(nv, bool), ~ped | (state.mode != K.WALK)]), nv)  # what cyclists see
+            np.concatenate([np.ones(nv, bool), ~ped & state.valid]),  # what pedestrians see
+            np.concatenate([np.ones(nv, bool), (~ped | (state.mode != K.WALK)) & state.valid]), nv)  # cyclists
     out = K.step_kernel(_net_tables(network), _lane_tables(world, network), tuple(getattr(state, f) for f in _STYLE),
                         tuple(getattr(state, f) for f in _DYNAMIC), obst, float(dt), uni)
     new = object.__new__(VruState)
     new.__dict__.update(state.__dict__)
     new.__dict__.update(zip(_DYNAMIC, out))
+    lanes = world.lanes
+    halted = ((new.kind == CYCLIST) & (new.target < 0) & (new.speed < 0.05)
+              & (lanes.lane_length[np.where(new.kind == CYCLIST, new.path, 0)] - new.along < DEAD_END_M))
+    new.__dict__["valid"] = state.valid & ~halted
     return new
 
 
@@ -232,7 +247,7 @@ def _net_tables(net: WalkNetwork):
 def _lane_tables(world, net: WalkNetwork):
     g = world.lanes
     return (g.points, g.point_s, g.point_heading, net.lane_curvature, g.lane_start, g.lane_npts, g.lane_length,
-            g.lane_width, g.speed_limit, g.succ, g.right, g.lane_junction >= 0, net.ride_ok)
+            g.lane_width, g.speed_limit, g.succ, g.right, g.lane_junction >= 0, net.ride_ok, net.ride_room)
 
 
 # --------------------------------------------------------------------------------------------- spawning
@@ -260,9 +275,6 @@ def spawn_crowd(network: WalkNetwork, spec: VruSpec, rng: np.random.Generator, l
     half = (n + 1) // 2
     side = (np.arange(n) >= half).astype(int)
     rank = np.where(side == 0, np.arange(n), np.arange(n) - half)
-    width = np.minimum(CROWD_WIDTH, np.where(side == 0, half, n - half))
-    back = CROWD_ROW_M * (rank // width)
-    across = CROWD_SIDE_M * (rank % width - 0.5 * (width - 1))
     leader = np.zeros(n, np.int64)
     start = 0
     while start < n:
@@ -271,11 +283,18 @@ def spawn_crowd(network: WalkNetwork, spec: VruSpec, rng: np.random.Generator, l
         leader[start:stop] = start
         start = stop
     st = _styles(spec, rng, n, leader, PEDESTRIAN)
-    st["keep_right"] = (CROWD_KEEP_RIGHT_M - across)[leader]
+    # Rows of people a shoulder width plus PERSONAL_GAP_M apart; each half keeps right of a free aisle.
+    width = np.minimum(CROWD_WIDTH, np.where(side == 0, half, n - half))
+    widest = float(st["width"].max())
+    pitch = widest + PERSONAL_GAP_M
+    back = CROWD_ROW_M * (rank // width)
+    across = pitch * (rank % width - 0.5 * (width - 1))
+    keep = 0.5 * (width - 1) * pitch + 0.5 * widest + 0.5 * CROWD_AISLE_M
+    st["keep_right"] = (keep - across)[leader]
     direction = np.where(side == 0, 1, -1).astype(np.int8)
     length = float(np.hypot(*(network.b[link] - network.a[link])))
     along = np.where(side == 0, network.kerb[link, 0] - back, length - network.kerb[link, 1] + back)
-    offset = direction * (across - CROWD_KEEP_RIGHT_M)
+    offset = direction * (across - keep)
     e = (network.b[link] - network.a[link]) / length
     xy = network.a[link] + along[:, None] * e + offset[:, None] * np.array([-e[1], e[0]])
     return _state(st, kind=PEDESTRIAN, x=xy[:, 0], y=xy[:, 1], heading=np.arctan2(direction * e[1], direction * e[0]),
@@ -283,43 +302,67 @@ def spawn_crowd(network: WalkNetwork, spec: VruSpec, rng: np.random.Generator, l
                   direction=direction, offset=offset, group=leader, slot_back=back, slot_side=across - across[leader])
 
 
-def drop_groups(state: VruState, drop: np.ndarray) -> VruState:
-    """``state`` without the groups whose leader has ``drop`` (M,) True (members go with their leader);
-    group indices are renumbered."""
-    gone = np.asarray(drop, bool)[state.group]
-    index = np.cumsum(~gone) - 1
-    kept = {name: value[~gone] for name, value in state.arrays().items()}
-    kept["group"] = index[kept["group"]].astype(np.int64)
-    return VruState(**kept)
+def free_groups(state: VruState, drop: np.ndarray) -> VruState:
+    """``state`` with the rows of the groups whose leader has ``drop`` (M,) True freed (members go with their
+    leader); every other person keeps its row."""
+    gone = np.asarray(drop, bool)[state.group] & state.valid
+    return dataclasses.replace(state, valid=state.valid & ~gone)
+
+
+def vru_slots(n: int) -> VruState:
+    """A VruState of `n` free rows."""
+    return VruState(**{f.name: np.zeros(n, _dtype(f.name)) for f in fields(VruState)})
+
+
+def fill_vrus(state: VruState, new: VruState) -> VruState:
+    """``state`` with the people of ``new`` moved into its free rows, lowest first and a group at a time (the
+    groups that no longer fit are left out); the people already there keep their rows."""
+    free = np.flatnonzero(~state.valid)
+    keep = np.zeros(new.n, bool)
+    room = free.size
+    for lead in np.flatnonzero(new.valid & (new.group == np.arange(new.n))):
+        members = new.valid & (new.group == lead)
+        if members.sum() <= room:
+            keep |= members
+            room -= int(members.sum())
+    rows = np.full(new.n, -1, np.int64)
+    rows[keep] = free[:int(keep.sum())]
+    arrays = {k: v.copy() for k, v in state.arrays().items()}
+    for k, v in new.arrays().items():
+        arrays[k][rows[keep]] = rows[v[keep]] if k == "group" else v[keep]
+    return VruState(**arrays)
 
 
 def concat_vrus(a: VruState, b: VruState) -> VruState:
-    """The VRUs of `a` followed by those of `b` (b's group indices shifted)."""
-    arrays = {k: np.concatenate([v, getattr(b, k) + (a.n if k == "group" else 0)]) for k, v in a.arrays().items()}
+    """The rows of `a` followed by those of `b` (b's group indices shifted)."""
+    arrays = {k: np.concatenate([v, getattr(b, k) + a.n if k == "group" else getattr(b, k)])
+              for k, v in a.arrays().items()}
     return VruState(**arrays)
 
 
 def _styles(spec: VruSpec, rng: np.random.Generator, n: int, leader: np.ndarray, kind: int) -> dict:
     """Per-actor style arrays; group members share their leader's speeds and crossing habits."""
-    u = rng.random((n, 8))
+    u = rng.random((n, 10))
     lerp = lambda r, col: r[0] + u[:, col] * (r[1] - r[0])  # noqa: E731
     jay = u[:, 5] < spec.jaywalk_fraction
     speed_range = spec.walk_speed_mps if kind == PEDESTRIAN else spec.cyclist_speed_mps
-    return dict(desired_speed=lerp(speed_range, 0)[leader], run_speed=lerp(spec.run_speed_mps, 1)[leader],
-                gap_acceptance=lerp(spec.gap_acceptance_s, 2), patience=lerp(spec.patience_s, 3),
-                height=lerp(PEDESTRIAN_HEIGHT_M, 4), jaywalk=np.where(jay, spec.jaywalk_chance, 0.0)[leader],
-                cross_chance=np.full(n, spec.crosswalk_chance), run_chance=np.full(n, spec.run_probability),
-                keep_right=0.2 + 0.4 * u[:, 6], variant=(u[:, 7] * PEDESTRIAN_VARIANTS).astype(np.int16))
+    out = dict(desired_speed=lerp(speed_range, 0)[leader], run_speed=lerp(spec.run_speed_mps, 1)[leader],
+               gap_acceptance=lerp(spec.gap_acceptance_s, 2), patience=lerp(spec.patience_s, 3),
+               height=lerp(PEDESTRIAN_HEIGHT_M, 4), jaywalk=np.where(jay, spec.jaywalk_chance, 0.0)[leader],
+               cross_chance=np.full(n, spec.crosswalk_chance), run_chance=np.full(n, spec.run_probability),
+               keep_right=0.2 + 0.4 * u[:, 6], variant=(u[:, 7] * PEDESTRIAN_VARIANTS).astype(np.int16))
+    if kind == PEDESTRIAN:
+        out.update(length=lerp(PEDESTRIAN_LENGTH_M, 8), width=lerp(PEDESTRIAN_WIDTH_M, 9))
+    return out
 
 
 def _state(style: dict, kind: int, **kw) -> VruState:
     n = kw["x"].shape[0]
-    length, width = PEDESTRIAN_SIZE_M if kind == PEDESTRIAN else CYCLIST_SIZE_M[:2]
-    base = dict(kind=np.full(n, kind, np.int8), accel=np.zeros(n), length=np.full(n, length),
-                width=np.full(n, width), offset_rate=np.zeros(n), target=np.full(n, -1, np.int64),
+    base = dict(kind=np.full(n, kind, np.int8), accel=np.zeros(n), length=np.full(n, CYCLIST_SIZE_M[0]),
+                width=np.full(n, CYCLIST_SIZE_M[1]), offset_rate=np.zeros(n), target=np.full(n, -1, np.int64),
                 decided=np.full(n, -1, np.int64), wait=np.zeros(n), running=np.zeros(n, bool),
                 slot_back=np.zeros(n), slot_side=np.zeros(n), group=np.arange(n, dtype=np.int64),
-                scripted=np.zeros(n, bool))
+                scripted=np.zeros(n, bool), valid=np.ones(n, bool))
     base.update(style)
     if kind == CYCLIST:
         base["height"] = np.full(n, CYCLIST_SIZE_M[2])
@@ -328,13 +371,13 @@ def _state(style: dict, kind: int, **kw) -> VruState:
 
 
 def no_vrus() -> VruState:
-    """A VruState with no one in it."""
-    return VruState(**{f.name: np.zeros(0, _dtype(f.name)) for f in fields(VruState)})
+    """A VruState with no rows."""
+    return vru_slots(0)
 
 
 def _dtype(name: str):
     return {"kind": np.int8, "mode": np.int8, "direction": np.int8, "path": np.int64, "target": np.int64,
-            "decided": np.int64, "group": np.int64, "running": bool, "scripted": bool,
+            "decided": np.int64, "group": np.int64, "running": bool, "scripted": bool, "valid": bool,
             "variant": np.int16}.get(name, float)
 
 
@@ -359,7 +402,7 @@ def _spawn_pedestrians(net: WalkNetwork, spec: VruSpec, rng, centre, radius) -> 
     leader = np.repeat(np.cumsum([0] + sizes[:-1]), sizes).astype(np.int64)
     direction = np.where(rng.random(len(sizes)) < 0.5, 1, -1).astype(np.int8)[np.repeat(np.arange(len(sizes)), sizes)]
     point = np.repeat(leaders, sizes)
-    back, _ = _slots(leader)
+    back = SLOT_ROW_M * (_rank(leader) // 2)
     return _walkers(net, spec, rng, net.point_line[point], net.u[point] - direction * back, direction, leader, False)
 
 
@@ -380,18 +423,26 @@ def place_pedestrians(network: WalkNetwork, spec: VruSpec, rng: np.random.Genera
     return _walkers(network, spec, rng, line, network.u[point], direction, leader, True)
 
 
-def _slots(leader: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(back, side) m of each group member's place relative to its leader: beside it, then in rows behind."""
-    rank = np.array([np.sum(leader[:i] == leader[i]) for i in range(len(leader))], int)
-    return SLOT_ROW_M * (rank // 2), SLOT_SIDE_M * (rank % 2)
+def _rank(leader: np.ndarray) -> np.ndarray:
+    """Place of each person in its group, in row order (the leader's is 0)."""
+    return np.array([np.sum(leader[:i] == leader[i]) for i in range(len(leader))], int)
+
+
+def _slots(leader: np.ndarray, width: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(back, side) m of each group member's place relative to its leader: beside it (the group's widest
+    shoulders plus PERSONAL_GAP_M to its left), then in rows SLOT_ROW_M behind."""
+    rank = _rank(leader)
+    widest = np.zeros(len(leader))
+    np.maximum.at(widest, leader, width)
+    return SLOT_ROW_M * (rank // 2), (widest[leader] + PERSONAL_GAP_M) * (rank % 2)
 
 
 def _walkers(net: WalkNetwork, spec: VruSpec, rng, line, along, direction, leader, scripted: bool) -> VruState:
     n = len(line)
-    back, side = _slots(leader)
     line_len = net.u[net.line_start[line] + net.line_count[line] - 1]
     along = np.clip(along, 0.0, line_len)
     st = _styles(spec, rng, n, leader, PEDESTRIAN)
+    back, side = _slots(leader, st["width"])
     offset = np.clip(-direction * st["keep_right"][leader] + direction * side, -K.SIDEWALK_HALF_M, K.SIDEWALK_HALF_M)
     x, y, heading = _sidewalk_poses(net, line, along, offset, direction)
     return _state(st, kind=PEDESTRIAN, x=x, y=y, heading=heading, speed=st["desired_speed"].copy(),
@@ -434,7 +485,8 @@ def _spawn_cyclists(world, net: WalkNetwork, spec: VruSpec, rng, centre, radius,
     d = -(0.5 * g.lane_width[lane] - K.CYCLE_EDGE_M)
     xy, heading = g.cartesian(lane, s, d)
     st = _styles(spec, rng, n, np.arange(n), CYCLIST)
-    nxt = np.array([K.pick_successor(g.succ, net.ride_ok, ln, r) for ln, r in zip(lane, rng.random(n))], np.int64)
+    nxt = np.array([K.pick_successor(g.succ, net.ride_ok, net.ride_room, ln, r) for ln, r in zip(lane, rng.random(n))],
+                   np.int64)
     return _state(st, kind=CYCLIST, x=xy[:, 0], y=xy[:, 1], heading=heading, speed=0.8 * st["desired_speed"],
                   mode=np.full(n, K.RIDE, np.int8), path=lane, along=s, direction=np.ones(n, np.int8), offset=d,
                   target=nxt)
@@ -448,8 +500,8 @@ def vru_obstacles(state: VruState, lane_graph):
     when the body reaches over the lane line (-1 none), speed the component along the lane (m/s), length the
     footprint along it (m)."""
     xy = np.stack([state.x, state.y], axis=1)
-    on = state.kind == CYCLIST
-    walkers = np.flatnonzero(~on & (state.mode != K.WALK))
+    on = (state.kind == CYCLIST) & state.valid
+    walkers = np.flatnonzero((state.kind == PEDESTRIAN) & state.valid & (state.mode != K.WALK))
     if walkers.size:
         on[walkers] = lane_graph.lanes_within(xy[walkers], 0.1) | lane_graph.in_areas(xy[walkers])
     idx = np.flatnonzero(on)
@@ -465,8 +517,9 @@ def vru_obstacles(state: VruState, lane_graph):
     return lane, lane2, s, speed, length, xy[idx]
 
 
-def vru_table(state: VruState) -> tuple[np.ndarray, np.ndarray]:
-    """((7, M) float64 rows x, y, heading, speed, length, width, height; (M,) int8 kind: 0 pedestrian, 1 cyclist)."""
+def vru_table(state: VruState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """((7, M) float64 rows x, y, heading, speed, length, width, height; (M,) int8 kind: 0 pedestrian, 1 cyclist;
+    (M,) bool valid), one column per row of `state` (a person keeps its column while it lives)."""
     table = np.stack([state.x, state.y, state.heading, state.speed, state.length, state.width, state.height])
-    return table.astype(np.float64), state.kind.copy()
+    return table.astype(np.float64), state.kind.copy(), state.valid.copy()
 

@@ -51,13 +51,23 @@ GROUP_REACH_M = 30.0
 """Group members farther than this from their leader make their own decisions, m."""
 SLOT_GAIN = 0.8
 """Speed correction of a group member per metre behind its place, 1/s."""
+FALL_IN_M = 0.8
+"""A member walking beside its leader falls in this far behind it while making way for someone, m."""
 SLOT_EXTRA = 0.4
 """A member catching up walks at most this much faster than its own or its leader's speed, m/s."""
 FOLLOW_GAP_M = 0.8
-"""Distance a pedestrian keeps behind the one ahead in its lane of walking, m."""
-FOLLOW_LAT_M = 0.5
-"""Pedestrians closer than this laterally walk in one lane (one follows the other), m."""
-FOLLOW_AHEAD_M = 4.0
+"""A group member stepping off a link within this of its leader takes the leader's way, m."""
+SPACE_GAP_M = 0.15
+"""Personal space: two pedestrians keep this much room between their footprints (side by side: between the
+shoulders, one behind the other: chest to back, crossing: between the footprints' circumcircles), m."""
+SPACE_AHEAD_M = 5.0
+"""A pedestrian heeds the people this far ahead of it, m."""
+SPACE_SLACK_M = 0.25
+"""A pedestrian following another (or waiting for one to pass) stops this far short of touching, m."""
+SQUEEZE_S, SQUEEZE_SPEED = 2.0, 0.5
+"""A pedestrian held up by others this long, s, squeezes past at this speed, m/s (jams in dense crowds)."""
+PASS_AHEAD_S = 2.0
+"""A pedestrian steps aside for an oncoming or standing one that it would reach within this time, s."""
 FOLLOW_GAIN = 1.0
 LAT_OMEGA = 1.5
 """Natural frequency of the lateral offset's motion, rad/s."""
@@ -72,6 +82,11 @@ width less 0.2 m."""
 GATHER_RATE = 0.4
 """Approaching the far end of a crosswalk, the largest offset shrinks by this much per metre to what the
 sidewalk there can take in, m/m."""
+STEP_OFF_SIDE_M = 0.8
+"""A pedestrian stepping off a link this far to one side of its end walks on that way, m."""
+SIDESTEP_TAN = 0.5
+"""A pedestrian moving sideways (stepping aside, keeping its place) turns its body at most atan(0.5) from the way
+it walks; vx, vy below are the direction it faces."""
 YAW_RATE = 4.0
 """Largest turning rate of a pedestrian's heading, rad/s."""
 IMPATIENCE = 0.5
@@ -81,6 +96,11 @@ THREAT_MARGIN_S = 1.0
 """A crossing pedestrian runs when a vehicle would reach its path less than this after it is clear, s."""
 PASS_MARGIN_S = 1.0
 """A vehicle that will have passed this long before the pedestrian reaches its lane does not stop it, s."""
+VEHICLE_REACTION_S = 1.0
+VEHICLE_STOP_DECEL = 3.0
+VEHICLE_STOP_MARGIN_M = 2.0
+"""A pedestrian never steps out in front of a vehicle closer than its stopping distance: reaction time s,
+comfortable braking m/s^2 and a margin m."""
 
 CYCLE_ACCEL = 2.0
 CYCLE_DECEL = 4.0
@@ -104,6 +124,8 @@ CYCLE_EDGE_M = 0.8
 CYCLE_LOOKAHEAD_M = 40.0
 CYCLE_LAT_MARGIN_M = 0.3
 """Lateral clearance added to half widths when deciding what is in a cyclist's way, m."""
+CYCLE_ROOM_M = 150.0
+"""At a fork a cyclist prefers lanes from which it can ride this far before a dead end, m."""
 CYCLE_LAT_OMEGA = 1.0
 CYCLE_LAT_ACCEL = 1.0
 
@@ -167,7 +189,8 @@ def _end_linked(line, dr, line_len, came, lkind, entry_link, entry_u, line_entri
 def _gap(k, c, off, dr, v_cross, acceptance, la, lb, kerb, half, ox, oy, oh, ov, ol, ow, active):
     """What the vehicles mean for a pedestrian at (c, off) on link k, going in direction dr at v_cross m/s:
     ok: every vehicle coming towards the link arrives at least `acceptance` s after the pedestrian reaches its
-    lane (or has passed PASS_MARGIN_S before), and none stands on the link ahead;
+    lane and is farther than its stopping distance (or has passed PASS_MARGIN_S before), and none stands on the
+    link ahead;
     threat: one would arrive within THREAT_MARGIN_S of the pedestrian being clear of its lane;
     stop: distance (m) to the nearest lane ahead that a vehicle stands in or reaches first (inf when none)."""
     ax, ay, ex, ey, length = _link_frame(la, lb, k)
@@ -210,11 +233,77 @@ def _gap(k, c, off, dr, v_cross, acceptance, la, lb, kerb, half, ox, oy, oh, ov,
         passed = tta + (2.0 * hl + 2.0 * half[k]) / closing
         if passed + PASS_MARGIN_S <= reach:
             continue
-        if tta < reach + acceptance:
+        stopping = closing * VEHICLE_REACTION_S + closing * closing / (2.0 * VEHICLE_STOP_DECEL)
+        if tta < reach + acceptance or dist < stopping + VEHICLE_STOP_MARGIN_M:
             ok = False
         if tta < clear + THREAT_MARGIN_S:
             threat = True
     return ok, threat, stop
+
+
+@njit(cache=True)
+def _personal_space(i, fx, fy, v, kind, group, x, y, heading, speed, length, width, valid):
+    """How pedestrian i, walking at v m/s in unit direction (fx, fy), keeps its personal space (SPACE_GAP_M)
+    from others: (largest speed m/s, m to step right, m to step left, m it may move right, m it may move left).
+    It follows one ahead going its way, steps aside for one ahead coming towards it or standing (to the side it
+    already leans to; both of a meeting pair see the same side, keep-right on a tie) and, when still in the way,
+    waits; one crossing its path it lets go first when that one is nearer the crossing point. It moves sideways
+    no closer to those beside it. A leader does not wait for its own members."""
+    v_cap = np.inf
+    right = 0.0
+    left = 0.0
+    room_r = np.inf
+    room_l = np.inf
+    for q in range(kind.shape[0]):
+        if q == i or kind[q] != 0 or not valid[q]:
+            continue
+        dx, dy = x[q] - x[i], y[q] - y[i]
+        ahead = dx * fx + dy * fy
+        lat = fx * dy - fy * dx
+        clear = 0.5 * (width[i] + width[q]) + SPACE_GAP_M
+        if abs(ahead) < 0.5 * (length[i] + length[q]) + SPACE_GAP_M and abs(lat) < clear + 1.0:
+            if lat > 0.0:
+                room_l = min(room_l, max(lat - clear, 0.0))
+            else:
+                room_r = min(room_r, max(-lat - clear, 0.0))
+        if ahead <= 0.0 or ahead > SPACE_AHEAD_M or group[q] == i:
+            continue
+        gap = ahead - 0.5 * (length[i] + length[q]) - SPACE_GAP_M - SPACE_SLACK_M
+        hx, hy = math.cos(heading[q]), math.sin(heading[q])
+        vq = speed[q] * (hx * fx + hy * fy)
+        vq_lat = speed[q] * (fx * hy - fy * hx)
+        if abs(vq_lat) > 0.3 and lat * vq_lat < 0.0 and abs(lat) > clear:
+            # Crossing my path: the one farther from the crossing point waits.
+            round_ = 0.5 * (math.hypot(length[i], width[i]) + math.hypot(length[q], width[q])) + SPACE_GAP_M
+            if ahead > abs(lat) and (abs(lat) - round_) / abs(vq_lat) < (ahead + round_) / max(v, 0.3):
+                v_cap = min(v_cap, max(FOLLOW_GAIN * (ahead - round_ - SPACE_SLACK_M), 0.0))
+            continue
+        if abs(lat) >= clear:
+            continue
+        if vq > 0.3:
+            v_cap = min(v_cap, max(vq + FOLLOW_GAIN * gap, 0.0))
+            continue
+        gap += min(vq, 0.0) * PASS_AHEAD_S  # one coming towards it closes the gap too
+        if ahead < clear + (v - vq) * PASS_AHEAD_S:
+            if lat >= -0.05:
+                right = max(right, clear - lat)
+            else:
+                left = max(left, clear + lat)
+        v_cap = min(v_cap, max(FOLLOW_GAIN * gap, 0.0))
+    return v_cap, right, left, room_r, room_l
+
+
+@njit(cache=True)
+def _aside(off_t, off, dr, right, left, room_r, room_l):
+    """Lateral target `off_t` (m, left of the path) moved so that a pedestrian at `off` going in direction dr
+    steps `right` m to its right or `left` m to its left (right wins when both), then kept within `room_r` m to
+    its right and `room_l` m to its left."""
+    t = off_t * dr
+    if right > 0.0:
+        t = min(t, off * dr - right)
+    elif left > 0.0:
+        t = max(t, off * dr + left)
+    return _clip(t, off * dr - room_r, off * dr + room_l) * dr
 
 
 @njit(cache=True)
@@ -227,23 +316,34 @@ def _idm(v, v0, gap, dv):
 
 
 @njit(cache=True)
-def pick_successor(succ, ride_ok, lane, r):
-    """A successor of `lane` chosen with uniform r among those cyclists ride (any when none); -1 at a dead end."""
-    n_ok = 0
-    n_all = 0
+def _ride_score(ride_ok, ride_room, lane):
+    """How much a cyclist wants `lane` at a fork: 2 for room to ride on (CYCLE_ROOM_M), 1 for a preferred lane;
+    -1 for a U-turn loop (never ridden)."""
+    if ride_room[lane] < 0.0:
+        return -1
+    return (2 if ride_room[lane] >= CYCLE_ROOM_M else 0) + (1 if ride_ok[lane] else 0)
+
+
+@njit(cache=True)
+def pick_successor(succ, ride_ok, ride_room, lane, r):
+    """A successor of `lane` chosen with uniform r among the best for cyclists (``_ride_score``); -1 at a dead
+    end (where only a U-turn loop goes on)."""
+    best = -1
+    n_best = 0
     for q in range(succ.shape[1]):
         nxt = succ[lane, q]
         if nxt >= 0:
-            n_all += 1
-            if ride_ok[nxt]:
-                n_ok += 1
-    if n_all == 0:
+            score = _ride_score(ride_ok, ride_room, nxt)
+            if score > best:
+                best, n_best = score, 1
+            elif score == best:
+                n_best += 1
+    if best < 0:
         return -1
-    want_ok = n_ok > 0
-    pick = int(r * (n_ok if want_ok else n_all))
+    pick = int(r * n_best)
     for q in range(succ.shape[1]):
         nxt = succ[lane, q]
-        if nxt >= 0 and (ride_ok[nxt] or not want_ok):
+        if nxt >= 0 and _ride_score(ride_ok, ride_room, nxt) == best:
             if pick == 0:
                 return nxt
             pick -= 1
@@ -259,7 +359,10 @@ def step_kernel(net, lanes, style, st, obst, dt, uni):
     out = (st[0].copy(), st[1].copy(), st[2].copy(), st[3].copy(), st[4].copy(), st[5].copy(), st[6].copy(),
            st[7].copy(), st[8].copy(), st[9].copy(), st[10].copy(), st[11].copy(), st[12].copy(), st[13].copy(),
            st[14].copy())
+    valid = style[14]
     for i in range(kind.shape[0]):
+        if not valid[i]:
+            continue
         if kind[i] == 0:
             _pedestrian(i, net, style, st, obst, dt, uni, out)
         else:
@@ -272,7 +375,7 @@ def _pedestrian(i, net, style, st, obst, dt, uni, out):
     (pts, pu, plo, phi, line_start, line_count, la, lb, lkind, lline, lu, kerb, half, entry_link, entry_u,
      line_entries) = net
     (kind, length, width, group, slot_back, slot_side, desired, run_speed, gap_acc, patience, jaywalk, cross_chance,
-     run_chance, keep_right) = style
+     run_chance, keep_right, valid) = style
     (mode, path, along, direction, offset, offset_rate, speed, accel, heading, x, y, target, decided, wait,
      running) = st
     ox, oy, oh, ov, ol, ow, sees, _, _ = obst
@@ -284,6 +387,12 @@ def _pedestrian(i, net, style, st, obst, dt, uni, out):
     v_t = v_max
     limit = np.nan  # position never passed this step (kerb, end of sidewalk)
     off_t = 0.0
+    if m == WALK:
+        _, _, fx, fy, _, _ = _line_frame(pts, pu, line_start[p], line_count[p], c)
+    else:
+        _, _, fx, fy, _ = _link_frame(la, lb, p)
+    v_space, right, left, room_r, room_l = _personal_space(i, dr * fx, dr * fy, v, kind, group, x, y, heading, speed,
+                                                           length, width, valid)
     if m == WALK:
         st, cnt = line_start[p], line_count[p]
         line_len = pu[st + cnt - 1]
@@ -348,16 +457,21 @@ def _pedestrian(i, net, style, st, obst, dt, uni, out):
                 dec = -1
                 limit = np.nan
                 v_t = v_max
-        same = member and mode[lead] == WALK and path[lead] == p
-        if same and direction[lead] == dr:
-            err = (along[lead] - dr * (slot_back[i] - slot_back[lead]) - c) * dr
-            v_t = min(v_t, max(speed[lead] + SLOT_GAIN * err, 0.0), max(desired[i], speed[lead]) + SLOT_EXTRA)
-        off_t = -dr * keep_right[lead] + dr * slot_side[i] if same else -dr * keep_right[i]
         _, _, _, _, j, t = _line_frame(pts, pu, st, cnt, c + dr * 1.0)
         t = _clip(t, 0.0, 1.0)
         lo = plo[j] * (1.0 - t) + plo[j + 1] * t
         hi = phi[j] * (1.0 - t) + phi[j + 1] * t
-        off_t = _clip(off_t, lo, hi)
+        same = member and mode[lead] == WALK and path[lead] == p
+        back, beside = slot_back[i], slot_side[i]
+        if same and beside > 0.0:
+            place = -dr * keep_right[lead] + dr * beside
+            if right > 0.0 or left > 0.0 or place < lo - 0.05 or place > hi + 0.05:
+                back, beside = back + FALL_IN_M, 0.0  # making way, or no room beside: fall in behind the leader
+        if same and direction[lead] == dr:
+            err = (along[lead] - dr * (back - slot_back[lead]) - c) * dr
+            v_t = min(v_t, max(speed[lead] + SLOT_GAIN * err, 0.0), max(desired[i], speed[lead]) + SLOT_EXTRA)
+        off_t = -dr * keep_right[lead] + dr * beside if same else -dr * keep_right[i]
+        off_t = _clip(_aside(off_t, offset[i], dr, right, left, room_r, room_l), lo, hi)
     else:
         k = p
         _, _, _, _, length_k = _link_frame(la, lb, k)
@@ -367,8 +481,10 @@ def _pedestrian(i, net, style, st, obst, dt, uni, out):
             if member and path[lead] == k and mode[lead] != WALK and lead != i:
                 go = mode[lead] == CROSS
             else:
+                # The gap is judged at the pace the pedestrian will cross at (some run).
                 acc = gap_acc[i] * (1.0 - IMPATIENCE * min(wt / max(patience[i], 1e-6), 1.0))
-                go, _, _ = _gap(k, c, offset[i], dr, desired[i], acc, la, lb, kerb, half, ox, oy, oh, ov, ol, ow, sees)
+                pace = run_speed[i] if uni[i, 2] < run_chance[i] else desired[i]
+                go, _, _ = _gap(k, c, offset[i], dr, pace, acc, la, lb, kerb, half, ox, oy, oh, ov, ol, ow, sees)
             if go:
                 m = CROSS
                 run = running[lead] if member and path[lead] == k else uni[i, 2] < run_chance[i]
@@ -405,17 +521,16 @@ def _pedestrian(i, net, style, st, obst, dt, uni, out):
             room = min(lu[k, far], pu[line_start[q] + line_count[q] - 1] - lu[k, far]) + LINE_OVERRUN_M - 0.3
             near_end = max(room, spill) + GATHER_RATE * max((length_k - c if dr > 0 else c) - 1.0, 0.0)
             spill = min(LINK_SPILL_M, near_end)
-        off_t = _clip(off_t, -spill, spill)
-    # Keep behind whoever walks ahead in the same lane of walking (a leader's own members keep their places).
-    walking = m == WALK
-    for q in range(kind.shape[0]):
-        if q == i or kind[q] != 0 or path[q] != p or direction[q] != dr or (mode[q] == WALK) != walking:
-            continue
-        if group[q] == i:
-            continue
-        ahead = (along[q] - c) * dr
-        if 0.0 < ahead < FOLLOW_AHEAD_M and abs(offset[q] - offset[i]) < FOLLOW_LAT_M:
-            v_t = min(v_t, max(speed[q] + FOLLOW_GAIN * (ahead - FOLLOW_GAP_M), 0.0))
+        off_t = _clip(_aside(off_t, offset[i], dr, right, left, np.inf, np.inf), -spill, spill)  # crowds gather
+    if m == WAIT:
+        v_t = min(v_t, v_space)
+    elif v_space < 0.05:
+        # Held up by others (``wait`` counts how long while walking): in a jam, squeeze past after SQUEEZE_S.
+        wt += dt
+        v_t = min(v_t, SQUEEZE_SPEED) if wt >= SQUEEZE_S else 0.0
+    else:
+        wt = 0.0
+        v_t = min(v_t, v_space)
     # Longitudinal motion: speed feedback, bounded acceleration and jerk.
     a_max = RUN_ACCEL if run and v_t > desired[i] else WALK_ACCEL
     a_des = _clip(SPEED_GAIN * (v_t - v), max(-WALK_DECEL, -math.sqrt(PED_JERK * v)), a_max)
@@ -439,7 +554,8 @@ def _pedestrian(i, net, style, st, obst, dt, uni, out):
         off = _clip(off, -SIDEWALK_HALF_M, SIDEWALK_HALF_M)
         px, py, tx, ty, _, _ = _line_frame(pts, pu, st, cnt, c_new)
         wx, wy = px - off * ty, py + off * tx
-        vx, vy = dr * v_new * tx - rate * ty, dr * v_new * ty + rate * tx
+        side = _clip(rate, -SIDESTEP_TAN * v_new, SIDESTEP_TAN * v_new)
+        vx, vy = dr * v_new * tx - side * ty, dr * v_new * ty + side * tx
         if tgt >= 0:
             side = 0 if lline[tgt, 0] == p else 1
             if (c_new - lu[tgt, side]) * dr >= 0.0:
@@ -453,7 +569,8 @@ def _pedestrian(i, net, style, st, obst, dt, uni, out):
     else:
         ax, ay, ex, ey, length_k = _link_frame(la, lb, p)
         wx, wy = ax + c_new * ex - off * ey, ay + c_new * ey + off * ex
-        vx, vy = dr * v_new * ex - rate * ey, dr * v_new * ey + rate * ex
+        side = _clip(rate, -SIDESTEP_TAN * v_new, SIDESTEP_TAN * v_new)
+        vx, vy = dr * v_new * ex - side * ey, dr * v_new * ey + side * ex
         if m == CROSS and ((dr > 0 and c_new >= length_k) or (dr < 0 and c_new <= 0.0)):
             far = 1 if dr > 0 else 0
             q = lline[p, far]
@@ -478,9 +595,13 @@ def _pedestrian(i, net, style, st, obst, dt, uni, out):
                 ahead = along[lead] - c_new
                 dr = direction[lead] if abs(ahead) < FOLLOW_GAP_M else (1 if ahead > 0.0 else -1)
             else:
-                # A random way (a group draws the leader's number: members stepping off with it choose alike),
+                # The way it already is to the side of the link's end (people of a crowd spread out), else a
+                # random way (a group draws the leader's number: members stepping off with it choose alike),
                 # unless the sidewalk ends (with no link on) too soon to stop comfortably.
-                dr = 1 if uni[lead, 1] < 0.5 else -1
+                if abs(c_new - ue) > STEP_OFF_SIDE_M:
+                    dr = 1 if c_new > ue else -1
+                else:
+                    dr = 1 if uni[lead, 1] < 0.5 else -1
                 room = line_len - c_new if dr > 0 else c_new
                 if room < v_new * v_new / (2.0 * STOP_DECEL) + END_STOP_M + 1.0 and not _end_linked(
                         q, dr, line_len, dec, lkind, entry_link, entry_u, line_entries):
@@ -528,8 +649,8 @@ def _lane_point(lpts, lps, lph, lstart, lnpts, lane, s):
 
 @njit(cache=True)
 def _cyclist(i, lanes, style, st, obst, dt, uni, out):
-    lpts, lps, lph, lcurv, lstart, lnpts, llen, lwid, llim, succ, right, in_junc, ride_ok = lanes
-    _, length, width, _, _, _, desired, _, _, _, _, _, _, _ = style
+    lpts, lps, lph, lcurv, lstart, lnpts, llen, lwid, llim, succ, right, in_junc, ride_ok, ride_room = lanes
+    _, length, width, _, _, _, desired, _, _, _, _, _, _, _, _ = style
     _, path, along, _, offset, offset_rate, speed, accel, heading, x, y, target, _, _, _ = st
     ox, oy, oh, ov, ol, ow, _, sees, base = obst
     lane, s, d, v, a0, nxt = path[i], along[i], offset[i], speed[i], accel[i], target[i]
@@ -569,7 +690,7 @@ def _cyclist(i, lanes, style, st, obst, dt, uni, out):
         if nxt >= 0:
             s -= llen[lane]
             lane = nxt
-            nxt = pick_successor(succ, ride_ok, lane, uni[i, 0])
+            nxt = pick_successor(succ, ride_ok, ride_room, lane, uni[i, 0])
         else:
             s = llen[lane]
             v_new = 0.0
@@ -579,7 +700,7 @@ def _cyclist(i, lanes, style, st, obst, dt, uni, out):
             d += 0.5 * (lwid[lane] + lwid[r])
             s = s * llen[r] / llen[lane]
             lane = r
-        nxt = pick_successor(succ, ride_ok, lane, uni[i, 1])
+        nxt = pick_successor(succ, ride_ok, ride_room, lane, uni[i, 1])
     d_t = -(0.5 * lwid[lane] - CYCLE_EDGE_M)
     rate = offset_rate[i]
     lat_a = _clip(CYCLE_LAT_OMEGA * CYCLE_LAT_OMEGA * (d_t - d) - 2.0 * CYCLE_LAT_OMEGA * rate,

@@ -74,8 +74,11 @@ class WalkNetwork:
     entries ``line_entries[i]`` .. ``line_entries[i + 1]``.
 
     For cyclists: ``lane_curvature`` (Q,) 1/m at each lane-graph centerline point; ``ride_ok`` (L,) bool lanes
-    cyclists choose at a fork (no ramps, limits up to CYCLE_MAX_LIMIT_MPS); ``cycle_points`` (C,) lane-graph
-    points where cyclists may start (rightmost ``ride_ok`` lanes outside junctions), indexed by ``cycle_tree``."""
+    cyclists prefer at a fork (no ramps, limits up to CYCLE_MAX_LIMIT_MPS, no U-turn loops); ``ride_room`` (L,)
+    m the longest ride from a lane's start before a dead end (up to RIDE_ROOM_CAP_M), -1 for the U-turn loops
+    at dead ends, which cyclists never ride; ``cycle_points`` (C,) lane-graph points where cyclists may start
+    (rightmost ``ride_ok`` lanes outside junctions, CYCLE_START_ROOM_M or more from a dead end), indexed by
+    ``cycle_tree``."""
 
     points: np.ndarray
     point_line: np.ndarray
@@ -96,6 +99,7 @@ class WalkNetwork:
     line_entries: np.ndarray
     lane_curvature: np.ndarray
     ride_ok: np.ndarray
+    ride_room: np.ndarray
     cycle_points: np.ndarray
     cycle_tree: cKDTree
     tree: cKDTree
@@ -124,6 +128,9 @@ CYCLE_MAX_LIMIT_MPS = 20.0
 """Cyclists ride lanes whose speed limit is at most this, m/s."""
 CYCLE_POINT_STRIDE = 4
 """Every this many lane-graph centerline points (0.5 m apart) is a cyclist start spot."""
+RIDE_ROOM_CAP_M = 1000.0
+CYCLE_START_ROOM_M = 100.0
+"""A cyclist starts only where it can ride this far before a dead end, m."""
 
 
 def crosswalks(world) -> Crosswalks:
@@ -158,7 +165,8 @@ def walk_network(world) -> WalkNetwork:
     """The walking network of `world` (deterministic; build once and keep it)."""
     graph = world.lanes
     boxes = _prop_boxes(world.props)
-    lines = _sidewalk_lines(world, boxes)
+    queries = _Queries(graph)
+    lines = _sidewalk_lines(world, boxes, queries)
     points = np.concatenate([p for p, _, _ in lines]) if lines else np.zeros((0, 2))
     counts = np.array([len(p) for p, _, _ in lines], np.int64)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
@@ -200,11 +208,11 @@ def walk_network(world) -> WalkNetwork:
     e_line, e_u = line.reshape(-1), u_end.reshape(-1)
     order = np.lexsort((e_link, e_u, e_line))
     line_entries = np.searchsorted(e_line[order], np.arange(len(lines) + 1)).astype(np.int64)
-    ride_ok, cycle_points = _cycling(world)
+    ride_ok, ride_room, cycle_points = _cycling(world)
     return WalkNetwork(points, point_line.astype(np.int64), u, lo, hi, starts, counts, points[ia].reshape(k, 2),
                        points[ib].reshape(k, 2), kind, line, u_end, kerb, np.array(LINK_HALF_WIDTH_M)[kind.astype(int)],
                        e_link[order].astype(np.int64), e_u[order], line_entries,
-                       np.concatenate([lane.curvature for lane in graph.lanes]), ride_ok, cycle_points,
+                       np.concatenate([lane.curvature for lane in graph.lanes]), ride_ok, ride_room, cycle_points,
                        cKDTree(graph.points[cycle_points] if len(cycle_points) else np.full((1, 2), 1e12)), tree)
 
 
@@ -246,23 +254,29 @@ def _in_boxes(xy: np.ndarray, boxes) -> np.ndarray:
     return out
 
 
-def _sidewalk_lines(world, boxes):
+def _sidewalk_lines(world, boxes, queries):
     """Walkable sidewalk pieces: (centre line (N,2), lo (N,), hi (N,)) beside each curb on its off-road side
     (the side chosen as in sim.assets.road), split where the band meets a lane, a junction area or props."""
-    graph = world.lanes
     across = np.linspace(-SIDEWALK_HALF_M, SIDEWALK_HALF_M, 9)
+    curbs = [c for c in world.curbs if len(c) >= 2]
+    if not curbs:
+        return []
+    # The point queries of all curbs at once (each point's answer is its own: the same as curb by curb).
+    normals = [_normals(c) for c in curbs]
+    sizes = [len(c) for c in curbs]
+    probe = np.concatenate([np.concatenate([c + n, c - n]) for c, n in zip(curbs, normals)])
+    on_road = _split(queries.lanes_within(probe, 0.0) | queries.in_areas(probe), [2 * k for k in sizes])
+    normals = [n if on.reshape(2, -1).mean(axis=1)[0] < on.reshape(2, -1).mean(axis=1)[1] else -n
+               for n, on in zip(normals, on_road)]
+    centres = [c + SIDEWALK_OFFSET_M * n for c, n in zip(curbs, normals)]
+    band = np.concatenate([(c[:, None] + across[None, :, None] * n[:, None]).reshape(-1, 2)
+                           for c, n in zip(centres, normals)])
+    clear = _split(~(queries.lanes_within(band, ROAD_CLEAR_M) | queries.in_areas(band)), [9 * k for k in sizes])
+    in_box = _split(_in_boxes(band, boxes), [9 * k for k in sizes])
     out = []
-    for curb in world.curbs:
-        if len(curb) < 2:
-            continue
-        n = _normals(curb)
-        probe = np.concatenate([curb + n, curb - n])
-        on = (graph.lanes_within(probe, 0.0) | graph.in_areas(probe)).reshape(2, -1).mean(axis=1)
-        n = n if on[0] < on[1] else -n
-        centre = curb + SIDEWALK_OFFSET_M * n
-        band = (centre[:, None] + across[None, :, None] * n[:, None]).reshape(-1, 2)
-        ok = ~(graph.lanes_within(band, ROAD_CLEAR_M) | graph.in_areas(band)).reshape(len(curb), -1).any(axis=1)
-        blocked = _in_boxes(band, boxes).reshape(len(curb), -1)
+    for curb, n, centre, free, box in zip(curbs, normals, centres, clear, in_box):
+        ok = free.reshape(len(curb), -1).all(axis=1)
+        blocked = box.reshape(len(curb), -1)
         lo, hi = np.full(len(curb), across[0]), np.full(len(curb), across[-1])
         for i in np.flatnonzero(blocked.any(axis=1)):
             lo[i], hi[i] = _free_run(blocked[i], across)
@@ -280,6 +294,41 @@ def _sidewalk_lines(world, boxes):
             s_lo[narrow], s_hi[narrow] = r_lo[narrow], r_hi[narrow]
             out.append((centre[run], s_lo, s_hi))
     return out
+
+
+class _Queries:
+    """``LaneGraph.lanes_within`` and ``in_areas`` with the same answers, faster for many points mostly off the
+    road: lanes are asked only about points with a centerline sample near enough to matter (a cheap
+    nearest-neighbour query first), each junction area only about the points in its bounding box."""
+
+    def __init__(self, graph):
+        self.graph = graph
+        self.tree = cKDTree(graph.points)
+        self.reach = float(0.5 * graph.lane_width.max() + graph.lane_spacing.max())
+        self.areas = [(p.min(axis=0) - 1e-6, p.max(axis=0) + 1e-6, p, np.roll(p, -1, axis=0) - p) for p in graph.areas]
+
+    def lanes_within(self, xy: np.ndarray, margin: float, exclude_roads: tuple[int, ...] = ()) -> np.ndarray:
+        dist, _ = self.tree.query(xy, distance_upper_bound=self.reach + margin)
+        out = np.zeros(len(xy), bool)
+        near = np.flatnonzero(np.isfinite(dist))
+        if near.size:
+            out[near] = self.graph.lanes_within(xy[near], margin, exclude_roads)
+        return out
+
+    def in_areas(self, xy: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(xy), bool)
+        for lo, hi, a, e in self.areas:
+            idx = np.flatnonzero(np.all((xy >= lo) & (xy <= hi), axis=1))
+            if idx.size:
+                p = xy[idx]
+                cross = e[None, :, 0] * (p[:, None, 1] - a[None, :, 1]) - e[None, :, 1] * (p[:, None, 0] - a[None, :, 0])
+                out[idx] |= np.all(cross >= -1e-9, axis=1)
+        return out
+
+
+def _split(values: np.ndarray, sizes) -> list[np.ndarray]:
+    """`values` cut into consecutive pieces of `sizes`."""
+    return np.split(values, np.cumsum(sizes)[:-1])
 
 
 def _free_run(blocked: np.ndarray, across: np.ndarray) -> tuple[float, float]:
@@ -360,11 +409,25 @@ def _corner_links(graph, points, starts, counts, boxes):
 
 
 def _cycling(world):
-    """(ride_ok (L,) bool, cycle_points (C,)): see WalkNetwork."""
+    """(ride_ok (L,) bool, ride_room (L,), cycle_points (C,)): see WalkNetwork."""
     graph = world.lanes
-    ramp = np.array([r >= 0 and world.roads[r].kind == "ramp" for r in graph.lane_road])
-    ride_ok = ~ramp & (graph.speed_limit <= CYCLE_MAX_LIMIT_MPS)
+    ramp = np.array([r >= 0 and world.roads[r].kind == "ramp" for r in graph.lane_road], bool).reshape(-1)
+    loop = np.zeros(len(graph.lanes), bool)
+    for j in world.junctions:
+        if j.kind == "cul_de_sac":
+            loop[list(j.connector_lanes)] = True
+    ride_ok = ~ramp & ~loop & (graph.speed_limit <= CYCLE_MAX_LIMIT_MPS)
+    # Longest ride from each lane's start, by relaxation (capped, so it ends on any graph).
+    succ = graph.succ
+    room = np.where(loop, -1.0, np.minimum(graph.lane_length, RIDE_ROOM_CAP_M))
+    for _ in range(len(graph.lanes)):
+        nxt = np.where(succ >= 0, room[np.maximum(succ, 0)], -1.0).max(axis=1, initial=-1.0)
+        new = np.where(loop, -1.0, np.minimum(graph.lane_length + np.maximum(nxt, 0.0), RIDE_ROOM_CAP_M))
+        if np.array_equal(new, room):
+            break
+        room = new
     start = ride_ok & (graph.lane_junction < 0) & (graph.right < 0) & (graph.lane_length > 20.0)
     lane = graph.point_lane
-    pts = start[lane] & (graph.point_s >= 5.0) & (graph.point_s <= graph.lane_length[lane] - 10.0)
-    return ride_ok, np.flatnonzero(pts)[::CYCLE_POINT_STRIDE].astype(np.int64)
+    pts = (start[lane] & (graph.point_s >= 5.0) & (graph.point_s <= graph.lane_length[lane] - 10.0)
+           & (room[lane] - graph.point_s >= CYCLE_START_ROOM_M))
+    return ride_ok, room, np.flatnonzero(pts)[::CYCLE_POINT_STRIDE].astype(np.int64)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from sim.traffic import Obstacles, TrafficSpec, spawn_traffic, step_traffic
-from sim.traffic.junctions import CREEP_EDGE_M, CREEP_SPEED, STOP_DWELL_S, STOP_LINE_M
+from sim.traffic.junctions import CREEP_EDGE_M, CREEP_SPEED, STOP_DWELL_S, STOP_LINE_M, junction_entries
 from sim.traffic.lane_map import TURN_LEFT, LaneMap
 from sim.traffic.signals import (
     AMBER,
@@ -230,6 +230,26 @@ def test_does_not_enter_when_the_exit_has_no_room():
     assert front_to_entry(lmap, run(lmap, states[-1], 200, 150, obs=clear), 0, path)[-1] < 0.0
 
 
+def test_semi_waits_until_the_exit_has_room_for_its_whole_rig():
+    # a car stands 20 m into the exit lane: room behind it for a car (4.5 m + 2 m gap), not for a 17 m rig
+    world = junction_world("four_way")
+    lmap = LaneMap(world, {0: "uncontrolled"})
+    path = through(world, 0, 1)
+    out = path[2]
+    jam = Obstacles(np.array([out]), np.array([-1]), np.array([20.0]), np.array([0.0]), np.array([4.5]),
+                    world.lanes.cartesian([out], [20.0], [0.0])[0])
+    start = lmap.length[path[0]] - 60.0
+    car = run(lmap, make_state(lmap, [path[0]], [start], [10.0], path=[path]), 0, 200, obs=jam)
+    assert front_to_entry(lmap, car, 0, path)[-1] < 0.0  # the car goes
+    semi = make_state(lmap, [path[0]], [start], [10.0], length=17.0, width=2.55, path=[path])
+    states = run(lmap, semi, 0, 200, obs=jam)
+    gap = front_to_entry(lmap, states, 0, path)
+    assert gap.min() > 0.0 and series(states, "speed", 0)[-1] < 0.05  # the semi waits at its line
+    clear = Obstacles(np.array([out]), np.array([-1]), np.array([60.0]), np.array([0.0]), np.array([4.5]),
+                      world.lanes.cartesian([out], [60.0], [0.0])[0])
+    assert front_to_entry(lmap, run(lmap, states[-1], 200, 150, obs=clear), 0, path)[-1] < 0.0
+
+
 # ------------------------------------------------------------------------------------------ controls
 def test_controls_are_drawn_per_junction_kind_and_deterministic():
     kinds = set()
@@ -290,3 +310,17 @@ def test_dense_traffic_keeps_flowing_through_junctions(controls):
     # 10 s means of the moving share: measured 0.37 (drawn) and 0.38 (stops); the former first-come rules: 0.25
     assert window.min() > 0.3
     assert per_minute.min() > 65  # junction connector exits per minute: measured 83-88; formerly 79, then 61
+
+
+def test_a_slow_vehicle_at_the_junction_edge_can_still_wait():
+    # Regression: a vehicle rolling up to the edge at walking pace counted as committed 0.5 m before the entry,
+    # so two such (trucks at two parallel, conflicting U-turn loops) entered together.
+    world = junction_world("four_way")
+    lmap = LaneMap(world)
+    path = np.array([through(world, 0, 1)] * 3)
+    inc = lmap.length[path[0, 0]]
+    s = np.array([inc - 2.25 - 0.5, inc - 2.25 - 8.0, inc - 2.25 + 0.1])  # fronts 0.5 m, 8 m before, 0.1 m in
+    speed = np.array([0.8, 10.0, 0.8])
+    off = np.stack([-s, inc - s, inc + lmap.length[path[0, 1]] - s, np.full(3, np.inf)], axis=1)
+    _, _, _, _, committed = junction_entries(lmap.li, path[:, 0], path, off, speed, np.full(3, 4.5), np.full(3, 2.0))
+    assert committed.tolist() == [False, True, True]

@@ -19,7 +19,8 @@ from sim.traffic import (
 )
 from sim.traffic import kernels as K
 from sim.traffic.idm import idm_accel
-from sim.traffic.lane_map import LaneMap
+from sim.traffic.lane_map import TURN_RIGHT, TURN_U, LaneMap
+from sim.traffic.semis import attach, follow, semi_rows, traffic_rows
 from sim.traffic.traffic import _fill_path
 from sim.traffic.vehicle_classes import (
     CLASS_NAMES,
@@ -134,6 +135,24 @@ NO_OBSTACLES = obstacles()
 def overlaps(lmap, st) -> np.ndarray:
     x, y, h = traffic_poses(lmap, st)
     return pairwise_overlap(x, y, h, st.length, st.width, np.ones(st.n, bool))
+
+
+class RigOverlaps:
+    """Overlaps of traffic as the env shows it, a semi as its tractor and its trailer (which follows the
+    tractor's hitch over the steps seen, ``sim.traffic.semis``): call it on consecutive states of one run;
+    returns True when two bodies overlap (a tractor and its own trailer excepted)."""
+
+    def __init__(self):
+        self.semis = None
+
+    def __call__(self, lmap, st) -> bool:
+        table = traffic_rows(lmap, st)
+        self.semis = attach(st.kind, table) if self.semis is None else follow(self.semis, table)
+        boxes = np.concatenate([table, semi_rows(self.semis, table)[1]], axis=1)
+        hit = pairwise_overlap(boxes[0], boxes[1], boxes[2], boxes[4], boxes[5], np.ones(boxes.shape[1], bool))
+        k = np.arange(self.semis.owner.size)
+        hit[self.semis.owner, st.n + k] = hit[st.n + k, self.semis.owner] = False
+        return bool(hit.any())
 
 
 def run_straight(lmap, st, steps, obs=NO_OBSTACLES, check=None):
@@ -379,14 +398,11 @@ def test_no_collisions_among_traffic_on_generated_worlds():
     # - a lane changer still half in its old lane ignored the vehicle ahead there;
     # - recycling placed vehicles right in front of fast followers or at junction entries;
     # - vehicles entered tight connectors at road speed (no anticipation of lower speed limits).
+    # - semi-trailers (counted as their tractor and trailer) U-turned in cul-de-sacs, sweeping the lanes beside.
     hits = []
-
-    def check(lmap, st):
-        if overlaps(lmap, st).any():
-            hits.append(1)
-
     for seed in range(20):
-        simulate(seed, 600, on_step=check)
+        rig = RigOverlaps()
+        simulate(seed, 600, on_step=lambda lmap, st: hits.append(seed) if rig(lmap, st) else None)
     assert not hits
 
 
@@ -422,3 +438,20 @@ def test_dense_traffic_keeps_moving():
         simulate(seed, 900, count=60, on_step=lambda lmap, st: speeds.append(st.speed.mean()))
     late = np.asarray(speeds).reshape(2, -1)[:, 450:]
     assert late.mean(axis=1).min() > 2.0  # m/s: no permanent gridlock at junctions
+
+
+def test_semis_take_neither_u_turn_loops_nor_tight_turns():
+    # a 17 m rig cannot turn round in a cul-de-sac nor take a tight corner without sweeping over the lanes beside
+    # (where others wait): such a junction is a dead end for it (it stops there and is recycled)
+    lmap = next(m for m in (_scene(seed)[1] for seed in range(20)) if (m.turn == TURN_U).any())
+    banned = {c for c in range(len(lmap.length)) if not K.rig_may_take(lmap.lf, lmap.li, c)}
+    assert any(lmap.turn[c] == TURN_U for c in banned) and any(lmap.turn[c] == TURN_RIGHT for c in banned)
+    lanes = [ln for ln in range(len(lmap.length)) if any(c in banned for c in lmap.succ[ln] if c >= 0)]
+    for lane in lanes:
+        succ = {int(c) for c in lmap.succ[lane] if c >= 0}
+        picks = {x: (K.successor(lmap.lf, lmap.li, lane, x, 4.5), K.successor(lmap.lf, lmap.li, lane, x, 17.0))
+                 for x in np.linspace(0.0, 0.999, 7)}
+        assert {car for car, _ in picks.values()} == succ  # cars take any successor
+        assert {semi for _, semi in picks.values()} <= (succ - banned) | {-1}
+    path = _fill_path(lmap, np.repeat(lanes, 5), np.random.default_rng(0), 17.0)
+    assert not set(path[path >= 0].tolist()) & banned

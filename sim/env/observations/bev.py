@@ -7,15 +7,19 @@ import numpy as np
 
 from sim.env.observations.base import Frame, ObservationType, register_observation
 from sim.env.raster import SHIFT, View, boxes_px, polyline_px
+from sim.traffic.signals import AMBER, RED, STOP
 
-CHANNELS = ("drivable", "lane_lines", "vehicles", "ego", "route")
+CHANNELS = ("drivable", "lane_lines", "vehicles", "ego", "route", "stop_lines")
+STOP_STATES = (AMBER, RED, STOP)
+"""Junction control states whose stop line is drawn in ``stop_lines`` (sim.traffic.signals codes)."""
 ROUTE_BEHIND_M, ROUTE_AHEAD_M = 10.0, 120.0
 
 
 @register_observation
 class BevObservation(ObservationType):
     """uint8 (H, W, len(CHANNELS)) with values 0/255; resolution and size from ``DriveConfig.bev``.
-    ``vehicles`` holds other vehicles and on-lane obstacles."""
+    ``vehicles`` holds other vehicles and on-lane obstacles; ``stop_lines`` the stop line (across the lane where it
+    enters its junction) of every lane whose light is red or amber or that has a stop sign, at the state's time."""
 
     name = "bev"
 
@@ -47,4 +51,19 @@ class BevObservation(ObservationType):
         pts, _ = st.route.sample(s)
         cv2.polylines(route, [polyline_px(m, pts)], False, 255, max(1, int(round(1.0 / b.m_per_px))), cv2.LINE_8,
                       SHIFT)
-        return np.stack([raster.drivable_mask(view, m), raster.lines_mask(view, m), vehicles, ego, route], axis=-1)
+        return np.stack([raster.drivable_mask(view, m), raster.lines_mask(view, m), vehicles, ego, route,
+                         _stop_lines(frame, m, b.size, max(1, int(round(0.5 / b.m_per_px))))], axis=-1)
+
+
+def _stop_lines(frame: Frame, m: np.ndarray, size: int, thickness: int) -> np.ndarray:
+    """(size, size) uint8: 255 on the stop lines in force (STOP_STATES), ``thickness`` px wide."""
+    out = np.zeros((size, size), np.uint8)
+    sig, lanes = frame.scene.lane_map.signals, frame.scene.world.lanes
+    lane = sig.lane[np.isin(sig.states(frame.state.t)[sig.lane], STOP_STATES)]
+    if lane.size:
+        end = lanes.lane_start[lane] + lanes.lane_npts[lane] - 1
+        h = lanes.point_heading[end]
+        across = 0.5 * lanes.lane_width[lane, None] * np.stack([-np.sin(h), np.cos(h)], axis=1)
+        ends = np.stack([lanes.points[end] + across, lanes.points[end] - across], axis=1)
+        cv2.polylines(out, [polyline_px(m, e) for e in ends], False, 255, thickness, cv2.LINE_8, SHIFT)
+    return out
