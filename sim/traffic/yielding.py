@@ -38,6 +38,10 @@ CROSS_V = 0.1
 """Slower lateral motion than this is not crossing, m/s."""
 BEHIND_M = 0.3
 """Walkers whose body reaches more than this behind the front bumper are left alone (alongside or behind), m."""
+CHUNK = 16
+"""Centerline segments examined or skipped together when projecting a walker."""
+MAX_WALKER_HALF_M = 1.0
+"""Half of the longest walker body (a cyclist is at most 1.85 m long), m."""
 
 
 class Walkers(NamedTuple):
@@ -92,16 +96,18 @@ def walkers(vrus, network) -> Walkers:
 
 
 @njit(cache=True)
-def _project(points, point_s, lane_start, lane_npts, ln, lo, hi, x, y):
+def _project(points, point_s, lane_start, lane_npts, ln, lo, hi, x, y, bound):
     """Nearest point of lane ``ln``'s centerline between arc lengths lo and hi to (x, y): (distance, arc length,
     signed lateral offset (left positive), distance beyond the range's ends along the tangent, tangent x,
-    tangent y); distance inf when the range is empty."""
+    tangent y); distance inf when the range is empty. Runs of CHUNK segments whose every point is farther than
+    ``bound`` are skipped unexamined (then the result is farther than ``bound``, or inf)."""
     best = np.inf
     bs = 0.0
     bd = 0.0
     bx = 0.0
     tx = 1.0
     ty = 0.0
+    skip_to = -1
     a, b = lane_start[ln], lane_start[ln] + lane_npts[ln] - 2
     while a < b:  # the last segment starting at or before lo
         mid = (a + b + 1) // 2
@@ -109,11 +115,19 @@ def _project(points, point_s, lane_start, lane_npts, ln, lo, hi, x, y):
             a = mid
         else:
             b = mid - 1
-    for j in range(a, lane_start[ln] + lane_npts[ln] - 1):
+    end = lane_start[ln] + lane_npts[ln] - 1
+    skip_beyond = bound + 0.25 * CHUNK + 0.5  # points <= 0.5 m apart: a run's points lie within 0.25 CHUNK of its middle
+    for j in range(a, end):
         s0 = point_s[j]
         s1 = point_s[j + 1]
         if s0 > hi:
             break
+        if (j - a) % CHUNK == 0:
+            c = min(j + CHUNK // 2, end)
+            if math.hypot(x - points[c, 0], y - points[c, 1]) > skip_beyond:
+                skip_to = j + CHUNK
+        if j < skip_to:
+            continue
         ax, ay = points[j, 0], points[j, 1]
         dx, dy = points[j + 1, 0] - ax, points[j + 1, 1] - ay
         seg = math.hypot(dx, dy)
@@ -134,6 +148,19 @@ def _project(points, point_s, lane_start, lane_npts, ln, lo, hi, x, y):
 
 
 @njit(cache=True)
+def _lane_xy(points, point_s, lane_start, lane_npts, ln, s):
+    """The centerline point of lane ``ln`` at or before arc length ``s`` (0.5 m apart at most)."""
+    a, b = lane_start[ln], lane_start[ln] + lane_npts[ln] - 1
+    while a < b:
+        mid = (a + b + 1) // 2
+        if point_s[mid] <= s:
+            a = mid
+        else:
+            b = mid - 1
+    return points[a, 0], points[a, 1]
+
+
+@njit(cache=True)
 def vru_leaders(points, point_s, lane_start, lane_npts, path, off, d, speed, length, width, a_max, v0, b_comf,
                 w_xy, w_vel, w_heading, w_len, w_wid, w_wait):
     """Per vehicle: bumper gap (m, inf: none), speed along the path (m/s; 0 for a crossing) and path index of
@@ -151,8 +178,21 @@ def vru_leaders(points, point_s, lane_start, lane_npts, path, off, d, speed, len
         v = speed[i]
         top = max(v, v0[i])
         look = half + max(YIELD_LOOK_M, v * v / (2.0 * b_comf[i]) + YIELD_LOOK_S * top)
+        vx, vy = _lane_xy(points, point_s, lane_start, lane_npts, path[i, 0], -off[i, 0])
+        # Skipped before projecting: walkers that cannot matter. Path points within the look-ahead lie within
+        # look + half + 2 m of the vehicle (a path is never shorter than the straight line; projections count up
+        # to 1 m beyond the range), and a walker must reach the corridor (half width + its own half extent +
+        # clearance, around the vehicle's offset d) before the vehicle could pass the farthest of them (t_pass)
+        # plus the margin.
+        corridor = 1.0 + 0.5 * width[i] + MAX_WALKER_HALF_M + YIELD_CLEAR_M + abs(d[i])
+        reach = look + half + 2.0
+        t_max = time_to_cover(look + 2.0 * (half + MAX_WALKER_HALF_M), v, 0.5 * a_max[i], top) + YIELD_MARGIN_S
         for j in range(m):
             x, y = w_xy[j, 0], w_xy[j, 1]
+            bound = corridor + math.hypot(w_vel[j, 0], w_vel[j, 1]) * t_max
+            r = reach + bound
+            if (x - vx) * (x - vx) + (y - vy) * (y - vy) > r * r:
+                continue
             best = np.inf
             along = 0.0
             lat = 0.0
@@ -168,7 +208,7 @@ def vru_leaders(points, point_s, lane_start, lane_npts, path, off, d, speed, len
                 if hi < 0.0:
                     break
                 dist, sl, dl, bx, ux, uy = _project(points, point_s, lane_start, lane_npts, ln,
-                                                    -off[i, k] - half - 2.0, hi, x, y)
+                                                    -off[i, k] - half - 2.0, hi, x, y, bound)
                 if dist < best:
                     best, along, lat, beyond, tx, ty, kb = dist, off[i, k] + sl, dl, bx, ux, uy, k
             if best == np.inf or beyond > 1.0:
