@@ -20,7 +20,7 @@ from agents.planning.roadmap import RoadMap
 from sim.traffic.actor_classes import ACTOR_CODE
 from sim.traffic.idm import idm_accel
 
-ADVERSE_DECEL = 3.5
+ADVERSE_DECEL = 6.0
 """Deceleration of the adverse (braking) mode, m/s^2."""
 ADVERSE_P = 0.2
 """Probability of the adverse mode."""
