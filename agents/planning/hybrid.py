@@ -1,7 +1,8 @@
 """The hybrid planner agent ("hybrid_planner"): every step, a search over maneuvers x speed profiles rolled out
 against several futures of every road user (``maneuvers``, ``forecast``, ``costs``), then continuous optimisation
 of the chosen one inside its corridor (``corridor``, ``optimise``), tracked by ``tracking``. Privileged: reads
-``info["vector_space"]`` (with its ``signals``: it stops at red lights) and ``info["map"]`` (given at reset)."""
+``info["vector_space"]`` (with its ``signals``: it stops at red lights and at stop signs before going on) and
+``info["map"]`` (given at reset)."""
 from __future__ import annotations
 
 import time
@@ -36,11 +37,15 @@ JUNCTION_STOP_M = 1.0
 STOP_LOOKAHEAD_M = 80.0
 """Stop points are looked for this far ahead along the route, m."""
 PATH_STEP_M = 0.5
-AMBER, RED = STATE_NAMES.index("amber"), STATE_NAMES.index("red")
+AMBER, RED, STOP = STATE_NAMES.index("amber"), STATE_NAMES.index("red"), STATE_NAMES.index("stop")
 AMBER_DECEL = 3.0
 """The ego stops for an amber light when it can at this deceleration or less, m/s^2."""
 WALL_M = 1.0
 """A red light's stop line stands for a box this far past the line (twice as long), m."""
+STOPPED_MPS = 0.3
+STOP_SIGN_NEAR_M = 5.0
+"""A stop sign is served once the ego stood (below STOPPED_MPS) with its front within STOP_SIGN_NEAR_M of the line;
+until then its line is a wall like a red light's."""
 BLOCKED_M = 50.0
 STANDING_MPS = 0.5
 QUEUE_M = 25.0
@@ -61,6 +66,8 @@ class HybridPlanner:
         self.road = self.ref = self.tracker = None
         self.hint = 0
         self.previous = None
+        self.served = set()
+        """Lanes whose stop sign the ego has stopped at (their lines no longer hold it)."""
         self.last = {}
         """What the last step decided (maneuver, candidates, timings), for tests and benchmarks."""
 
@@ -132,19 +139,23 @@ class HybridPlanner:
         return keep[np.argsort(np.hypot(dx, dy)[keep - 1], kind="stable")[:MAX_ACTORS]]
 
     def _stop_lines(self, signals: dict, ego: EgoState, f, i: int):
-        """``f`` with a wall at the stop line of every red light on the route ahead (and of every amber one the ego
-        can stop for at AMBER_DECEL), so that the search stops there."""
+        """``f`` with a wall at the stop line of every red light on the route ahead (of every amber one the ego can
+        stop for at AMBER_DECEL, and of every stop sign not yet served), so that the search stops there."""
         ref = self.ref
         hi = int(np.searchsorted(ref.s, ego.s + STOP_LOOKAHEAD_M))
         ahead = set(ref.lane[i:hi + 1].tolist())
         rows = [k for k in np.flatnonzero(signals["valid"]) if int(signals["lane"][k]) in ahead
-                and int(signals["state"][k]) in (AMBER, RED)]
+                and int(signals["state"][k]) in (AMBER, RED, STOP) and int(signals["lane"][k]) not in self.served]
         walls = []
         for k in rows:
             xy = signals["xy"][k]
             j = i + int(np.argmin(np.hypot(*(ref.xy[i:hi + 1] - xy).T)))
             room = float(ref.s[j]) - ego.s - 0.5 * ego.length
-            if room < 0.0 or (int(signals["state"][k]) == AMBER and ego.v ** 2 > 2.0 * AMBER_DECEL * max(room, 0.1)):
+            state = int(signals["state"][k])
+            if state == STOP and room <= STOP_SIGN_NEAR_M and ego.v < STOPPED_MPS:
+                self.served.add(int(signals["lane"][k]))
+                continue
+            if room < 0.0 or (state == AMBER and ego.v ** 2 > 2.0 * AMBER_DECEL * max(room, 0.1)):
                 continue
             h = float(signals["heading"][k])
             walls.append((xy + WALL_M * np.array([np.cos(h), np.sin(h)]), h,
