@@ -82,12 +82,16 @@ def _replay(args) -> int:
     verdict = "bit-identical" if result.identical else f"DIFFERS at step {result.first_mismatch[0]} ({result.first_mismatch[1]})"
     print(f"{args.log}: {checked} of {log.steps} logged steps re-simulated: {verdict}")
     if agent is not None:
+        from sim.env import parking
         from sim.env.simulation import COLLISION_KINDS
+        from sim.scenario.replay import is_parking
 
-        collision = COLLISION_KINDS[int(new.arrays["collision"][-1])] if new.steps else ""
-        print(f"re-driven by {args.agent} from step {args.from_step}: {new.steps} steps, "
-              f"progress {new.arrays['progress_m'][-1]:.1f} m, collision {collision or '-'}, "
-              f"off-road {bool(new.arrays['off_road'][-1]) if new.steps else False}")
+        kinds = parking.COLLISION_KINDS if is_parking(log) else COLLISION_KINDS
+        collision = kinds[int(new.arrays["collision"][-1])] if new.steps else ""
+        where = (f"{new.arrays['progress_m'][-1]:.2f} m from the goal" if is_parking(log)
+                 else f"progress {new.arrays['progress_m'][-1]:.1f} m")
+        print(f"re-driven by {args.agent} from step {args.from_step}: {new.steps} steps, {where}, "
+              f"collision {collision or '-'}, off-road {bool(new.arrays['off_road'][-1]) if new.steps else False}")
     if args.out:
         print(f"new log: {save_log(new, args.out)}")
     if args.video:

@@ -1,4 +1,7 @@
-"""One closed-loop episode of an agent on a case, as a worker runs it: metrics, failures, optional log."""
+"""One closed-loop episode of an agent on a case, as a worker runs it: metrics, failures, optional log.
+
+A parking-lot scenario is driven by the job's agent when that is a parking agent (observation mode "parking"),
+else by DEFAULT_PARKING_AGENT; the result's ``agent`` and its metrics' ``driver`` name who drove."""
 from __future__ import annotations
 
 import time
@@ -13,9 +16,11 @@ import sim  # noqa: F401  (registers the environments)
 from sim.eval.metrics import episode_metrics
 from sim.eval.suite import Case
 from sim.eval.trace import TraceCollector
-from sim.mining.detectors import danger, detect_failures
+from sim.mining.detectors import Failure, danger, detect_failures
+from sim.parking.lot import KIND_NAMES
 from sim.scenario.episode_log import save_log
 from sim.scenario.io import from_dict
+from sim.scenario.parking import is_parking_document
 from sim.scenario.recorder import EpisodeRecorder
 
 MAX_CACHED_ENVS = 8
@@ -23,6 +28,8 @@ MAX_CACHED_ENVS = 8
 TRAJECTORY_EVERY = 5
 """The result's ego trajectory keeps every this many steps."""
 LOG_WHEN = ("always", "failure", "never")
+DEFAULT_PARKING_AGENT = "parking_astar"
+"""Drives parking-lot cases when the agent under evaluation is not a parking agent."""
 
 _envs: OrderedDict[str, gym.Env] = OrderedDict()
 
@@ -56,7 +63,9 @@ def _env(case: Case, obs_mode: str) -> gym.Env:
     if key in _envs:
         _envs.move_to_end(key)
         return _envs[key]
-    if case.scenario is not None:
+    if is_parking_case(case):
+        env = gym.make("roadloop/Scenario-v0", scenario=from_dict(case.scenario, case.source), **case.config)
+    elif case.scenario is not None:
         env = gym.make("roadloop/Scenario-v0", scenario=from_dict(case.scenario, case.source), obs_mode=obs_mode,
                        **case.config)
     else:
@@ -67,23 +76,42 @@ def _env(case: Case, obs_mode: str) -> gym.Env:
     return env
 
 
-def run_episode(job: EpisodeJob) -> dict:
-    """Run ``job``; returns a JSON-able result: key, case, rep, seed, metrics, failures (dicts), danger,
-    log (path or None), trajectory (ego xy every TRAJECTORY_EVERY steps), steps, wall_s, and error (None, or
-    the traceback of an exception the episode raised)."""
+def is_parking_case(case: Case) -> bool:
+    """Whether ``case`` plays a parking-lot scenario."""
+    return case.scenario is not None and is_parking_document(case.scenario)
+
+
+def _driver(case: Case, name: str, kwargs: dict) -> tuple[str, object]:
+    """(name, agent) of who drives ``case`` for an evaluation of agent ``name`` (see the module docstring); a
+    parking agent is one whose ``obs_mode`` is "parking"."""
     from agents import make_agent
 
+    agent = make_agent(name, **kwargs)
+    if is_parking_case(case) and getattr(agent, "obs_mode", "vector") != "parking":
+        return DEFAULT_PARKING_AGENT, make_agent(DEFAULT_PARKING_AGENT)
+    return name, agent
+
+
+def run_episode(job: EpisodeJob) -> dict:
+    """Run ``job``; returns a JSON-able result: key, case, rep, seed, agent (who drove), metrics, failures (dicts),
+    danger, log (path or None), trajectory (ego xy every TRAJECTORY_EVERY steps), steps, wall_s, and error (None,
+    or the traceback of an exception the episode raised)."""
     t0 = time.perf_counter()
     out = {"key": list(job.key), "case": job.case.name, "rep": job.rep, "seed": job.seed, "agent": job.agent,
            "metrics": {}, "failures": [], "danger": 0.0, "log": None, "trajectory": [], "steps": 0, "error": None}
     try:
         env = _env(job.case, job.obs_mode)
-        agent = make_agent(job.agent, **job.agent_kwargs)
+        name, agent = _driver(job.case, job.agent, job.agent_kwargs)
+        out["agent"] = name
+        if is_parking_case(job.case):
+            out.update(_parking_episode(job, env, agent, name))
+            out["wall_s"] = time.perf_counter() - t0
+            return out
         obs, info = env.reset(seed=job.seed)
         agent.reset(obs, info)
         collector = TraceCollector(env, agent)
         collector.add(info)
-        recorder = EpisodeRecorder(env, {"seed": job.seed}, job.agent, obs) if job.log_when != "never" else None
+        recorder = EpisodeRecorder(env, {"seed": job.seed}, name, obs) if job.log_when != "never" else None
         done = False
         while not done:
             action = agent.act(obs, info)
@@ -105,3 +133,54 @@ def run_episode(job: EpisodeJob) -> dict:
         out["error"] = traceback.format_exc()
     out["wall_s"] = time.perf_counter() - t0
     return out
+
+
+def _parking_episode(job: EpisodeJob, env: gym.Env, agent, name: str) -> dict:
+    """Drive a parking-lot case; the parts of the result that differ from a road case's (see parking_metrics)."""
+    obs, info = env.reset(seed=job.seed)
+    agent.reset(obs, info)
+    recorder = EpisodeRecorder(env, {"seed": job.seed}, name, obs) if job.log_when != "never" else None
+    infos, xy, done = [info], [info["vector_space"]["ego"][:2]], False
+    while not done:
+        action = agent.act(obs, info)
+        obs, reward, terminated, truncated, info = env.step(action)
+        infos.append(info)
+        xy.append(info["vector_space"]["ego"][:2])
+        if recorder is not None:
+            recorder.record(env, action, obs, reward, terminated, truncated)
+        done = terminated or truncated
+    metrics = dict(parking_metrics(infos, 1.0 / env.unwrapped.config.control_hz), driver=name)
+    failures = []
+    if metrics["collision"]:
+        step = metrics["collision_step"]
+        failures.append(Failure("collision", step, "parking_lot", (metrics["collision_kind"],),
+                                f"the ego touched a {metrics['collision_kind']} at t={infos[step]['t']:.1f} s"))
+    out = {"metrics": metrics, "failures": [f.to_dict() for f in failures], "danger": float(metrics["collision"]),
+           "steps": len(infos) - 1, "trajectory": np.round(np.array(xy)[::TRAJECTORY_EVERY], 1).tolist()}
+    if recorder is not None and (job.log_when == "always" or failures):
+        out["log"] = str(save_log(recorder.log(case=job.case.name), job.log_path))
+    return out
+
+
+def parking_metrics(infos: list[dict], dt: float) -> dict:
+    """Metrics of a parking episode from the infos after reset and after every step: ``route_completion`` is the
+    fraction of the start distance to the goal pose covered (1 when parked), ``progress_m`` that distance in m;
+    ``score`` is 0 after a collision, 1 when parked, else half the route completion; ``passed`` is the scenario's
+    verdict."""
+    distance = np.array([i["distance_m"] for i in infos])
+    speed = np.abs([i["speed"] for i in infos])
+    hits = [k for k, i in enumerate(infos) if i["collision"]]
+    last = infos[-1]
+    parked = bool(last["is_success"])
+    completion = 1.0 if parked else float(np.clip(1.0 - distance[-1] / max(distance[0], 1e-9), 0.0, 1.0))
+    collision = bool(hits)
+    kind = infos[hits[0]]["collision"] if hits else ""
+    verdict = last.get("scenario", {"success": parked and not collision})
+    return {"route_completion": completion, "progress_m": float(distance[0] - distance[-1]),
+            "seconds": round((len(infos) - 1) * dt, 9), "steps": len(infos) - 1, "mean_speed": float(speed.mean()),
+            "collision": collision, "collision_kind": kind,
+            "collision_type": ("static" if kind in KIND_NAMES or kind == "boundary" else "actor") if kind else "",
+            "at_fault_collision": collision, "collision_step": hits[0] if hits else None,
+            "off_road": kind == "boundary", "parked": parked, "final_distance_m": float(distance[-1]),
+            "final_heading_error_rad": float(last["heading_error_rad"]), "passed": bool(verdict["success"]),
+            "score": 0.0 if collision else (1.0 if parked else 0.5 * completion)}

@@ -145,7 +145,10 @@ def _per_case(summary: dict) -> str:
             cm, _, _, cn = stat(cs.get("collision"))
             n_coll = DASH if cm is None or cn is None else str(round(cm * cn))
         n_fail = sum(len(episode_failures(ep)) for ep in ceps) if ceps else None
-        rows.append([esc(case), fmt(n), _case_stat(cs, ceps, "score"), pass_rate, n_coll, fmt(n_fail),
+        drivers = sorted({str(d) for d in (episode_metrics(ep).get("driver") for ep in ceps) if d}
+                         - {str(summary.get("agent"))})
+        label = esc(case) + (f" <span class=note>(driven by {esc(', '.join(drivers))})</span>" if drivers else "")
+        rows.append([label, fmt(n), _case_stat(cs, ceps, "score"), pass_rate, n_coll, fmt(n_fail),
                      _case_stat(cs, ceps, "route_completion")])
     return "<h2>Per case</h2>" + _table(
         ["case", "episodes", "score [95% CI]", "pass rate", "collisions", "failures", "route completion"], rows)

@@ -67,12 +67,12 @@ class LotSpec:
 
     @classmethod
     def from_dict(cls, values: dict) -> LotSpec:
-        """A spec from a dict of field values; unknown keys raise ValueError naming them."""
+        """A spec from a dict of field values (pairs as tuples or lists); unknown keys raise ValueError naming them."""
         known = set(cls.__dataclass_fields__)
         unknown = set(values) - known
         if unknown:
             raise ValueError(f"LotSpec: unknown options {sorted(unknown)}; known: {sorted(known)}")
-        return cls(**values)
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
 
 @dataclass(frozen=True, eq=False)

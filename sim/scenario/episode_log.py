@@ -13,6 +13,12 @@ Format (documented for users): one ``.npz`` file (NumPy zip, no pickle) holding
   COLLISION_KINDS, ``off_road`` (T,) bool, ``progress_m`` (T+1,), ``obs_digest`` (T+1,) uint64 (BLAKE2b of
   each observation's bytes).
 Files are written atomically (temp file + rename); a truncated or altered file fails to load with LogError.
+
+Parking episodes (``roadloop/Parking-v0``, or ``roadloop/Scenario-v0`` playing a parking scenario; ``config`` is then
+ParkingConfig.to_dict()) use the same arrays: ``ego`` rows are x, y, heading, signed speed, 0, 0, steer, 0 (the
+kinematic parking ego has no lateral speed, yaw-rate or acceleration state); ``actors`` holds the ego and the moving
+actors; ``progress_m`` is the distance left to the goal pose (m); ``collision`` indexes
+sim.env.parking.COLLISION_KINDS and ``off_road`` is a collision with the lot's boundary.
 """
 from __future__ import annotations
 

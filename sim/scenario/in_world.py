@@ -10,6 +10,7 @@ from sim.world import World, generate_world
 from sim.world.lanes import LaneGraph
 
 from .behaviours import CrowdBehaviour, ReplayBehaviour, WalkBehaviour
+from .parking import ParkingScenario
 from .schema import LanePose, Pose, Scenario, XYPose
 from .values import ScenarioError, join
 
@@ -18,7 +19,11 @@ EGO_BOX_M = (4.7, 1.85)
 
 
 def make_world(scenario: Scenario) -> World:
-    """The scenario's world: ``generate_world(spec, np.random.default_rng(seed))``."""
+    """The scenario's world: ``generate_world(spec, np.random.default_rng(seed))``; ScenarioError for a parking
+    scenario (its lot comes from sim.scenario.lot_plan.make_lot)."""
+    if isinstance(scenario, ParkingScenario):
+        raise ScenarioError(f"{scenario.name!r} is a parking-lot scenario: it has a lot (sim.scenario.lot_plan."
+                            "make_lot), not a road world", "world.kind")
     return generate_world(scenario.world.spec, np.random.default_rng(scenario.world.seed))
 
 

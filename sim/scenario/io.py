@@ -13,8 +13,9 @@ import yaml
 from sim.atomic import atomic_open
 
 from .migrate import SCHEMA_VERSION, migrate
+from .parking import WORLD_KIND, ParkingScenario, is_parking_document
 from .schema import Scenario
-from .values import ScenarioError
+from .values import ScenarioError, show
 
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 """Shipped scenarios, found by bare name."""
@@ -25,21 +26,28 @@ INLINE_CHARS = 80
 """YAML output writes a mapping of scalars on one line when it is about this short."""
 
 
-def from_dict(doc, file: str = "") -> Scenario:
-    """The Scenario of a whole document (with ``schema_version``, migrated when older)."""
+def from_dict(doc, file: str = "") -> Scenario | ParkingScenario:
+    """The scenario of a whole document (with ``schema_version``, migrated when older): a ParkingScenario when
+    ``world.kind`` is ``parking_lot``, else a (road) Scenario."""
     try:
-        body = migrate(doc)
-        return Scenario.from_dict({k: v for k, v in body.items() if k != "schema_version"})
+        body = {k: v for k, v in migrate(doc).items() if k != "schema_version"}
+        if is_parking_document(body):
+            return ParkingScenario.from_dict(body)
+        world = body.get("world")
+        if isinstance(world, dict) and "kind" in world:
+            raise ScenarioError(f"expected {WORLD_KIND!r}, or no kind for a road world, got {show(world['kind'])}",
+                                "world.kind")
+        return Scenario.from_dict(body)
     except ScenarioError as e:
         raise e.in_file(file) if file else e
 
 
-def to_dict(scenario: Scenario) -> dict:
+def to_dict(scenario: Scenario | ParkingScenario) -> dict:
     """The document of a Scenario: plain dicts, lists, str, float, int and bool only."""
     return {"schema_version": SCHEMA_VERSION, **scenario.to_dict()}
 
 
-def loads(text: str, fmt: str = "yaml", file: str = "<string>") -> Scenario:
+def loads(text: str, fmt: str = "yaml", file: str = "<string>") -> Scenario | ParkingScenario:
     """The Scenario in ``text`` of format "yaml" or "json"; any problem is a ScenarioError."""
     try:
         if fmt == "yaml":
@@ -71,7 +79,7 @@ def parse_json(text: str):
         raise ScenarioError(f"not valid JSON: {e}") from None
 
 
-def dumps(scenario: Scenario, fmt: str = "yaml") -> str:
+def dumps(scenario: Scenario | ParkingScenario, fmt: str = "yaml") -> str:
     """Text of the scenario document: YAML in field order, short lists inline, or indented JSON."""
     doc = to_dict(scenario)
     if fmt == "json":
@@ -92,8 +100,8 @@ def resolve(path) -> Path:
     return p
 
 
-def load_scenario(path) -> Scenario:
-    """The Scenario in a file (or shipped scenario name); errors name the file."""
+def load_scenario(path) -> Scenario | ParkingScenario:
+    """The scenario in a file (or shipped scenario name); errors name the file."""
     p = resolve(path)
     if not p.is_file():
         raise ScenarioError(f"no such file, nor a scenario of that name in {SCENARIO_DIR}", file=str(p))
@@ -110,7 +118,7 @@ def load_scenario(path) -> Scenario:
     return loads(text, fmt, str(p))
 
 
-def save_scenario(scenario: Scenario, path) -> Path:
+def save_scenario(scenario: Scenario | ParkingScenario, path) -> Path:
     """Write the scenario to ``path`` (format by extension) atomically; returns the path."""
     p = Path(path)
     text = dumps(scenario, _format(p))

@@ -1,4 +1,5 @@
-"""Recording episodes of ``roadloop/Drive-v0`` into EpisodeLogs."""
+"""Recording episodes of ``roadloop/Drive-v0``, ``roadloop/Parking-v0`` and ``roadloop/Scenario-v0`` (road or
+parking scenarios) into EpisodeLogs."""
 from __future__ import annotations
 
 import hashlib
@@ -7,6 +8,7 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 
+from sim.env import parking
 from sim.env.simulation import COLLISION_KINDS
 from sim.scenario.episode_log import EpisodeLog, code_version, save_log
 from sim.scenario.io import to_dict
@@ -39,33 +41,55 @@ def _ego_row(state) -> np.ndarray:
                      e.accel[0]])
 
 
+def snapshot(base: gym.Env) -> tuple:
+    """(ego row (8,), actor table (7, M), kind (M,), progress_m, collision index, off_road) of an unwrapped env's
+    current state. A parking env's ego row is x, y, heading, signed speed, 0, 0, steer, 0 (its kinematic ego has no
+    lateral speed and no yaw-rate or acceleration state), its actors are the ego and the moving actors, its
+    ``progress_m`` is the distance left to the goal pose and its collision indexes parking.COLLISION_KINDS."""
+    if isinstance(base, parking.ParkingEnv):
+        ego, plan = base.ego, base.lot_actors
+        table = np.zeros((7, 1 + plan.n))
+        table[:3, 0], table[3, 0] = ego.pose, ego.speed
+        table[4:7, 0] = parking.EGO_LENGTH_M, parking.EGO_WIDTH_M, parking.EGO_HEIGHT_M
+        if plan.n:
+            boxes = base.actor_table()
+            table[:3, 1:], table[3, 1:], table[4:7, 1:] = boxes[:, :3].T, base.actor_speed, plan.size.T
+        row = np.array([*ego.pose, ego.speed, 0.0, 0.0, ego.steer, 0.0])
+        collision = base.collision
+        distance = float(np.hypot(*(ego.pose[:2] - base.lot.goal[:2])))
+        return (row, table, np.concatenate([[-1], plan.code]).astype(np.int8), distance,
+                parking.COLLISION_KINDS.index(collision), collision == "boundary")
+    state = base.state
+    return (_ego_row(state), state.actors.table.copy(), state.actors.kind.copy(), state.progress_m,
+            COLLISION_KINDS.index(state.collision), state.off_road)
+
+
 class EpisodeRecorder:
     """Collects one episode step by step and turns it into an EpisodeLog."""
 
     def __init__(self, env: gym.Env, reset: dict, agent: str | None, obs):
         base = env.unwrapped
-        self.meta = {"code_version": code_version(), "env_id": env.spec.id if env.spec else "roadloop/Drive-v0",
+        default_id = parking.ENV_ID if isinstance(base, parking.ParkingEnv) else "roadloop/Drive-v0"
+        self.meta = {"code_version": code_version(), "env_id": env.spec.id if env.spec else default_id,
                      "config": base.config.to_dict(), "reset": reset, "agent": agent,
                      "scenario": to_dict(base.scenario) if base.scenario is not None else None}
-        state = base.state
-        self.kind = state.actors.kind.copy()
-        self.actions, self.ego, self.actors, self.progress = [], [_ego_row(state)], [state.actors.table.copy()], [
-            state.progress_m]
+        ego, table, self.kind, progress, _, _ = snapshot(base)
+        self.actions, self.ego, self.actors, self.progress = [], [ego], [table], [progress]
         self.digests = [obs_digest(obs)]
         self.reward, self.terminated, self.truncated, self.collision, self.off_road = [], [], [], [], []
 
     def record(self, env: gym.Env, action, obs, reward: float, terminated: bool, truncated: bool) -> None:
-        state = env.unwrapped.state
+        ego, table, _, progress, collision, off_road = snapshot(env.unwrapped)
         self.digests.append(obs_digest(obs))
         self.actions.append(np.asarray(action, dtype=np.float64).reshape(2))
-        self.ego.append(_ego_row(state))
-        self.actors.append(state.actors.table.copy())
-        self.progress.append(state.progress_m)
+        self.ego.append(ego)
+        self.actors.append(table)
+        self.progress.append(progress)
         self.reward.append(reward)
         self.terminated.append(terminated)
         self.truncated.append(truncated)
-        self.collision.append(COLLISION_KINDS.index(state.collision))
-        self.off_road.append(state.off_road)
+        self.collision.append(collision)
+        self.off_road.append(off_road)
 
     def log(self, **meta) -> EpisodeLog:
         arrays = {

@@ -1,4 +1,5 @@
-"""Re-simulating episode logs: bit-exact replay, re-driving from step K with another agent, videos."""
+"""Re-simulating episode logs (road and parking): bit-exact replay, re-driving from step K with another agent,
+videos."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,8 +10,10 @@ import numpy as np
 
 import sim  # noqa: F401  (registers the environments)
 from sim.env.config import DriveConfig
+from sim.env.parking import ENV_ID as PARKING_ID, ParkingConfig
 from sim.scenario.episode_log import EpisodeLog
 from sim.scenario.io import from_dict
+from sim.scenario.parking import ParkingScenario
 from sim.scenario.recorder import EpisodeRecorder
 from sim.video import write_mp4
 
@@ -30,10 +33,17 @@ class ReplayResult:
     log: EpisodeLog
 
 
+def is_parking(log: EpisodeLog) -> bool:
+    """Whether ``log`` comes from a parking env (Parking-v0, or Scenario-v0 playing a parking scenario)."""
+    scenario = log.meta.get("scenario")
+    return log.meta["env_id"] == PARKING_ID or isinstance(scenario and from_dict(scenario), ParkingScenario)
+
+
 def make_env(log: EpisodeLog, render: bool = False, **overrides) -> gym.Env:
-    """The environment a log was recorded in (with DriveConfig ``overrides``, e.g. another observation mode),
-    reset to the log's first state; returns (env, obs, info) of that reset."""
-    config = DriveConfig.from_kwargs(**{**log.meta["config"], **overrides})
+    """The environment a log was recorded in (with config ``overrides``, e.g. another observation mode of a road
+    log), reset to the log's first state; returns (env, obs, info) of that reset."""
+    config_cls = ParkingConfig if is_parking(log) else DriveConfig
+    config = config_cls.from_kwargs(**{**log.meta["config"], **overrides})
     scenario = from_dict(log.meta["scenario"]) if log.meta.get("scenario") else None
     env = gym.make(log.meta["env_id"], config=config, scenario=scenario, render_mode="rgb_array" if render else None)
     reset = log.meta["reset"]
@@ -98,11 +108,14 @@ CAMERA_VIDEO = {"width": 160, "height": 120}
 def camera_video(log: EpisodeLog, video: str | Path, camera: dict | None = None) -> bool:
     """Re-drive ``log``'s actions in camera mode (``camera``: CameraConfig options, default CAMERA_VIDEO) and
     write an MP4 of the whole rig (a mosaic of every camera) with a progress bar. Sensor noise has its own
-    generator, so the episode is the log's: returns whether every step's actors matched the log bit for bit."""
+    generator, so the episode is the log's: returns whether every step's actors matched the log bit for bit.
+    A parking env has no camera rig: a parking log's video is its top-down view (``replay`` with a video)."""
     from tqdm import tqdm
 
     from sim.labels.sheet import rig_mosaic
 
+    if is_parking(log):
+        return replay(log, video=video).identical
     env, obs, _ = make_env(log, obs_mode="camera", camera=camera or CAMERA_VIDEO)
     frames, same = [rig_mosaic(obs)], True
     for k in tqdm(range(log.steps), desc="camera video", unit="step", leave=False):

@@ -217,3 +217,30 @@ def test_pickle_roundtrip_continues_identically():
         b = twin.step(np.array([-0.3, -0.4], np.float32))
         for u, v in zip(a, b):
             assert_same(u, v)
+
+
+def test_no_moving_actors_without_a_scenario():
+    env = gym.make(ENV_ID)
+    _, info = env.reset(seed=0)
+    vs = info["vector_space"]
+    assert vs["actors"].shape == (0, 5) and vs["actor_speed"].shape == (0,) and vs["actor_kind"].shape == (0,)
+    _, _, _, _, info = env.step(np.zeros(2, np.float32))
+    assert "scenario" not in info and env.unwrapped.collision == ""
+
+
+def test_config_to_dict_rebuilds_the_config():
+    cfg = ParkingConfig(episode_seconds=30.0, lot=LotSpec(aisles=(2, 2), occupancy=0.5))
+    d = cfg.to_dict()
+    assert d["lot"]["aisles"] == [2, 2] and d["episode_seconds"] == 30.0
+    assert ParkingConfig.from_kwargs(**d) == cfg
+
+
+def test_reset_with_a_seed_draws_the_lot_of_that_seed():
+    """The lot after ``reset(seed=k)`` is ``generate_lot(spec, default_rng(k))``: parking scenarios name lots so."""
+    env = gym.make(ENV_ID).unwrapped
+    env.reset(seed=11)
+    lot = generate_lot(LotSpec(), np.random.default_rng(11))
+    assert_same(env.lot.obstacles, lot.obstacles)
+    assert env.lot.goal_bay == lot.goal_bay and env.lot_seed == 11
+    env.reset()
+    assert env.lot_seed is None

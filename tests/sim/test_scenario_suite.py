@@ -1,5 +1,6 @@
-"""The shipped scenario suite (scenarios/*.yaml): every file loads, fits its world, plays to the end with the
-lane-keeping baseline in roadloop/Scenario-v0 with a verdict, and its recorded episode replays bit for bit."""
+"""The shipped scenario suite (scenarios/*.yaml): every file loads, fits its world (or lot), plays to the end
+with the baseline in roadloop/Scenario-v0 (lane keeping on roads, the route A* parking agent in a parking lot)
+with a verdict, and its recorded episode replays bit for bit."""
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,14 +12,18 @@ from agents import make_agent
 from sim.scenario.episode_log import load_log
 from sim.scenario.in_world import check_in_world, make_world
 from sim.scenario.io import load_scenario
+from sim.scenario.lot_plan import make_lot
+from sim.scenario.parking import ParkingScenario
 from sim.scenario.recorder import RecordEpisodes
 from sim.scenario.replay import replay
 
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 SUITE = sorted(SCENARIO_DIR.glob("*.yaml"))
 CAP_S = 15.0
-"""Episodes are cut to this many seconds to keep the suite fast. Scenario-v0 takes its episode length from
-success.max_seconds (an ``episode_seconds=`` option is overridden), so the cap shortens the scenario itself."""
+"""Road episodes are cut to this many seconds to keep the suite fast. Scenario-v0 takes its episode length from
+success.max_seconds (an ``episode_seconds=`` option is overridden), so the cap shortens the scenario itself.
+Parking episodes run whole: the baseline parks within it (its time goes on planning at reset)."""
+PARKING_BASELINE = "parking_astar"
 
 
 def _capped(scenario):
@@ -29,19 +34,21 @@ def _capped(scenario):
 
 def test_the_suite_is_there():
     names = {p.stem for p in SUITE}
-    assert len(names) >= 10 and "cut_in_short_gap" in names
+    assert len(names) >= 10 and {"cut_in_short_gap", "parking_lot_manoeuvre"} <= names
 
 
 @pytest.mark.parametrize("path", SUITE, ids=[p.stem for p in SUITE])
 def test_scenario_loads_fits_plays_and_replays(path, tmp_path):
     scenario = load_scenario(path.stem)
     assert scenario.name == path.stem and scenario.description
-    check_in_world(scenario, make_world(scenario), file=str(path))
-
-    capped = _capped(scenario)
-    env = RecordEpisodes(gym.make("roadloop/Scenario-v0", scenario=capped, obs_mode="vector"), tmp_path,
-                         agent="lane_keeping")
-    agent = make_agent("lane_keeping")
+    if isinstance(scenario, ParkingScenario):
+        make_lot(scenario)
+        capped, baseline, options = scenario, PARKING_BASELINE, {}
+    else:
+        check_in_world(scenario, make_world(scenario), file=str(path))
+        capped, baseline, options = _capped(scenario), "lane_keeping", {"obs_mode": "vector"}
+    env = RecordEpisodes(gym.make("roadloop/Scenario-v0", scenario=capped, **options), tmp_path, agent=baseline)
+    agent = make_agent(baseline)
     obs, info = env.reset(seed=0)
     agent.reset(obs, info)
     steps = 0
