@@ -1,12 +1,13 @@
 """Monte-Carlo tree search (PUCT) over the parking lattice, guided by ``ParkingNet``'s policy prior and value.
 
-Each simulation walks down the tree by PUCT, expands one new leaf (collision-checks its primitives, evaluates
-the network once) and backs up the leaf's value. After ``simulations`` simulations the search commits to the
-most visited move and goes on from there, keeping that subtree; a committed move whose subtree turns out dead
-is taken back. A lattice cell is expanded once (A*'s closed set: a later leaf in an expanded cell is pruned
-without counting as an expansion), a leaf with no free primitive is dead and pruned, and the search ends as
-soon as any simulation reaches a goal state. Nodes expanded = leaves expanded (= network evaluations, plus the
-goal leaf).
+Each simulation walks down the tree by PUCT, expands one new leaf (generates its successors: collision-checks its
+primitives and evaluates the network once) and backs up the leaf's value. The search commits to the most visited
+move once the root has ``simulations`` visits (those its subtree already holds count) and goes on from there,
+keeping that subtree, so a network that knows the manoeuvre grows one line of nodes and commits along it; a
+committed move whose subtree turns out dead is taken back. A lattice cell is expanded once (A*'s closed set: a
+later leaf in an expanded cell is pruned), a leaf with no free primitive is dead and pruned, and the search ends
+as soon as a simulation reaches a goal state. Nodes are counted as A* counts them: states whose successors
+were generated (the goal leaf is not one).
 """
 from __future__ import annotations
 
@@ -42,10 +43,10 @@ class Node:
         self.goal = False
 
 
-def mcts(lattice: Lattice, net: ParkingNet, max_nodes: int = 3000, simulations: int = 16, c_puct: float = 1.0,
+def mcts(lattice: Lattice, net: ParkingNet, max_nodes: int = 5000, simulations: int = 8, c_puct: float = 1.0,
          route: RouteField | None = None) -> PlanResult:
-    """Search from ``lattice.start`` until a simulation reaches a goal state or ``max_nodes`` leaves have been
-    expanded (``capped``)."""
+    """Search from ``lattice.start`` until a simulation reaches a goal state or ``max_nodes`` states have been
+    expanded (``capped``); the root commits to a move once it has ``simulations`` visits."""
     if not (isinstance(max_nodes, int) and max_nodes > 0):
         raise ValueError(f"max_nodes must be an int > 0, got {max_nodes!r}")
     if not (isinstance(simulations, int) and simulations > 0):
@@ -68,7 +69,6 @@ def _search(lattice: Lattice, net: ParkingNet, max_nodes: int, simulations: int,
     def expand(node: Node) -> float:
         nonlocal expanded
         if lattice.is_goal(node.state):
-            expanded += 1
             node.goal = True
             return 0.0
         key = lattice.key(node.state)
@@ -77,11 +77,11 @@ def _search(lattice: Lattice, net: ParkingNet, max_nodes: int, simulations: int,
             return node.parent.value
         closed.add(key)
         expanded += 1
-        children, ok = lattice.successors(node.state)
-        keys = [lattice.key(c) for c in children]
-        ok = ok & np.array([k not in closed for k in keys])
+        ends, heads, ok = lattice.successors(node.state)
+        children = [(x, y, h) for (x, y), h in zip(ends.tolist(), heads.tolist())]
+        ok = ok & np.array([lattice.key(c) not in closed for c in children])
         node.valid = ok
-        node.costs = np.array([lattice.step_cost(p, node.gear) / VALUE_SCALE_M for p in range(len(children))])
+        node.costs = costs[node.prim + 1]
         if not ok.any():
             node.dead = True
             return DEAD_VALUE
@@ -109,8 +109,10 @@ def _search(lattice: Lattice, net: ParkingNet, max_nodes: int, simulations: int,
                 best, best_score = p, score
         return best
 
+    n_prims = len(lattice.prims)
+    costs = [np.array([lattice.step_cost(p, prev) / VALUE_SCALE_M for p in range(n_prims)])
+             for prev in range(-1, n_prims)]
     root = Node(lattice.start, 0, None, -1)
-    expand(root)
     while expanded < max_nodes:
         if root.dead:
             if root.parent is None:
@@ -119,7 +121,7 @@ def _search(lattice: Lattice, net: ParkingNet, max_nodes: int, simulations: int,
             if all(c.dead for c in root.children.values()):
                 root.dead = True
             continue
-        for _ in range(simulations):
+        while root.visits < simulations and not root.dead and expanded < max_nodes:
             node, path = root, []
             while node.valid is not None and not node.dead and not node.goal:
                 p = select(node)
@@ -139,11 +141,12 @@ def _search(lattice: Lattice, net: ParkingNet, max_nodes: int, simulations: int,
                 parent.value_sum += value
                 if all(c.dead for c in parent.children.values()):
                     parent.dead = True
-            if root.dead or expanded >= max_nodes:
-                break
-        live = [(c.visits, c.value_sum / max(c.visits, 1), p) for p, c in root.children.items() if not c.dead]
+        live = [(c.visits, c.value_sum / c.visits - root.costs[p] if c.visits else -math.inf, root.prior[p], p)
+                for p, c in root.children.items() if not c.dead]
         if live:
-            root = root.children[max(live)[2]]
+            root = root.children[max(live)[3]]
+        elif root.valid is not None:
+            root.dead = True
     return PlanResult(False, expanded, time.perf_counter() - t0, capped=expanded >= max_nodes)
 
 

@@ -27,7 +27,7 @@ STEER_LOOKAHEAD_M = 3.0
 EXTEND_M = 1.0
 """The last segment is extended this far straight on, so the agent can stop where it passes closest to the goal."""
 PLANNERS = ("astar_euclidean", "astar_route", "mcts")
-MAX_NODES = {"astar_euclidean": 300_000, "astar_route": 300_000, "mcts": 5_000}
+MAX_NODES = {"astar_euclidean": 2_000_000, "astar_route": 2_000_000, "mcts": 5_000}
 """Default node budget of each planner."""
 
 
@@ -110,10 +110,10 @@ class ParkingAgent:
     def _action(self, steer: float, target_speed: float, speed: float, remaining: float = math.inf) -> np.ndarray:
         accel = SPEED_GAIN * (target_speed - speed)
         moving = 1.0 if speed > 0 else -1.0
-        if target_speed * speed >= 0 and remaining < 1.0:
-            # brake to stop exactly at the end: v^2 / (2 d), if it is harder than the speed loop asks for
-            stop = -moving * speed * speed / (2 * max(remaining, 0.005))
-            accel = min(accel, stop) if moving > 0 else max(accel, stop)
+        need = speed * speed / (2 * max(remaining, 0.005))
+        if target_speed * speed > 0 and remaining < 1.0 and need > STOP_DECEL:
+            # too fast to stop at the end with the planned deceleration: brake to stop there, v^2 / (2 d)
+            accel = min(accel, -need) if moving > 0 else max(accel, need)
         accel = float(np.clip(accel, -self.mapping["max_accel"], self.mapping["max_accel"]))
         if target_speed == 0.0 and abs(speed) < 0.05:
             accel = -speed / self.mapping["dt"]

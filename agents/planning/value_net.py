@@ -75,7 +75,7 @@ class StateEncoder:
 class ParkingNet(nn.Module):
     """Crop (N, 3, 32, 32) and vector (N, 6) -> policy logits (N, primitives) and value (N,)."""
 
-    def __init__(self, primitives: int = 6, width: int = 16, hidden: int = 64):
+    def __init__(self, primitives: int = 10, width: int = 16, hidden: int = 64):
         super().__init__()
         self.config = {"primitives": primitives, "width": width, "hidden": hidden}
         self.conv = nn.Sequential(
