@@ -28,7 +28,8 @@ def make_scenario_env(scenario=DEFAULT_SCENARIO, **kwargs):
 
 def register_envs() -> None:
     if "roadloop/Drive-v0" not in gym.registry:
-        gym.register(id="roadloop/Drive-v0", entry_point="sim.env.drive:DriveEnv")
+        gym.register(id="roadloop/Drive-v0", entry_point="sim.env.drive:DriveEnv",
+                     vector_entry_point="sim.env.batched:BatchedDriveEnv")
     if "roadloop/Scenario-v0" not in gym.registry:
         gym.register(id="roadloop/Scenario-v0", entry_point="sim.env.registration:make_scenario_env",
                      kwargs={"scenario": DEFAULT_SCENARIO})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from functools import cached_property
+from typing import NamedTuple
 
 import numpy as np
 
@@ -42,6 +43,9 @@ VRU_RECYCLE_EVERY = 10
 VRU_CODES = np.array([ACTOR_CODE["pedestrian"], ACTOR_CODE["cyclist"]], np.int8)
 """Actor class code of VruState.kind 0 (pedestrian) and 1 (cyclist)."""
 NO_VRUS = no_vrus()
+NO_VRU_OBSTACLES = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0), np.zeros(0),
+                    np.zeros((0, 2)))
+"""``vru_obstacles`` of no pedestrians or cyclists."""
 
 
 ACTOR_FIELDS = ("x", "y", "heading", "speed", "length", "width", "height")
@@ -252,32 +256,51 @@ class Simulation:
     def step(self, scene: Scene, contacts: ContactWorld, state: SimState, action: np.ndarray,
              rng: np.random.Generator) -> SimState:
         cfg = self.config
-        dt = cfg.dt
         steer, accel = self.controls(action)
-        ego = self.model.forward(state.ego, self.ego_params, steer, accel, dt, cfg.substeps)
+        ego = self.model.forward(state.ego, self.ego_params, steer, accel, cfg.dt, cfg.substeps)
+        move = self.before_traffic(scene, state, ego, rng)
+        traffic = step_traffic(scene.lane_map, move.traffic, move.obstacles, cfg.dt, rng, move.ego_xy, cfg.traffic,
+                               state.step_index, move.forced, move.walkers)
+        return self.after_traffic(scene, contacts, state, move, traffic, rng)
+
+    def before_traffic(self, scene: Scene, state: SimState, ego: VehicleState, rng: np.random.Generator) -> Move:
+        """The part of a step between the ego's motion (``ego``, moved) and the traffic's: where the ego is on
+        its route and lanes, the scenario's events due, and what traffic must respect (``step_traffic``'s
+        inputs)."""
         ex, ey, eh = float(ego.x[0]), float(ego.y[0]), float(ego.heading[0])
-        graph = scene.world.lanes
         idx, progress, offset, along = state.route.project((ex, ey), state.route_index)
-        lane, lane_s, in_lane = _ego_lane(graph, state.route, idx, offset, along, ex, ey, eh)
+        lane, lane_s, in_lane = _ego_lane(scene.world.lanes, state.route, idx, offset, along, ex, ey, eh)
         plan, fired, notes = state.plan, state.fired, ()
         before = state.traffic
         forced = None
         if plan is not None:
             before, fired, notes = _fire_lane_changes(scene, plan, before, state.t, fired, rng)
             forced = forced_accel(plan, state.t, before.speed)
-        obstacles = _obstacles(scene, lane, lane_s, ego, state.actors, state.vrus)
-        traffic = step_traffic(scene.lane_map, before, obstacles, dt, rng, (ex, ey), cfg.traffic, state.step_index,
-                               forced, walkers(state.vrus, scene.walks) if state.vrus.n else None)
-        semis = follow(state.semis, _traffic_rows(scene, traffic))
+        return Move(ego, (ex, ey), eh, idx, progress, offset, lane, lane_s, in_lane, before,
+                    _obstacles(scene, lane, lane_s, ego, state.actors, state.vrus),
+                    walkers(state.vrus, scene.walks) if state.vrus.n else None, forced, fired, notes)
+
+    def after_traffic(self, scene: Scene, contacts: ContactWorld, state: SimState, move: Move, traffic: TrafficState,
+                      rng: np.random.Generator) -> SimState:
+        """The rest of a step once traffic has moved: trailers, pedestrians and cyclists, the actor table,
+        collisions and the new state."""
+        cfg = self.config
+        dt = cfg.dt
+        ego, plan = move.ego, state.plan
+        (ex, ey), eh = move.ego_xy, move.heading
+        rows = _traffic_rows(scene, traffic)
+        semis = follow(state.semis, rows)
         vrus = state.vrus
         if vrus.n:
-            moved = _actors(scene, ego, traffic, semis, NO_VRUS, plan, state.t + dt)
+            moved = _actors(scene, ego, traffic, semis, NO_VRUS, plan, state.t + dt, rows)
             vehicles = (moved.kind < 0) | np.isin(moved.kind, VEHICLE_CODES)
             vrus = step_vrus(vrus, scene.walks, scene.world, Vehicles.from_table(moved.table[:, vehicles & moved.valid]),
                              dt, rng)
             if state.step_index % VRU_RECYCLE_EVERY == VRU_RECYCLE_EVERY - 1:
                 vrus = _recycle_vrus(scene, cfg.vru, vrus, rng, (ex, ey), moved.table[:2, vehicles].T)
-        actors = _actors(scene, ego, traffic, semis, vrus, plan, state.t + dt)
+            actors = _with_vrus(moved, vrus)
+        else:
+            actors = _actors(scene, ego, traffic, semis, vrus, plan, state.t + dt, rows)
 
         collision = ""
         if _hits_vehicle(ego, actors):
@@ -285,15 +308,40 @@ class Simulation:
         else:
             hit = contacts.query_box(ex, ey, eh, EGO_LENGTH, EGO_WIDTH, EGO_HEIGHT)
             collision = "prop" if hit.prop_ids else ("curb" if hit.curb else "")
-        off_road = not (in_lane or bool(graph.in_areas(np.array([[ex, ey]]))[0]))
+        off_road = not (move.in_lane or bool(scene.world.lanes.in_areas(np.array([[ex, ey]]))[0]))
         a = float(ego.accel[0])
         return SimState(
             t=state.t + dt, step_index=state.step_index + 1, ego=ego, traffic=traffic, semis=semis, vrus=vrus,
             actors=actors,
-            route=state.route, route_index=idx, progress_m=progress, route_offset_m=offset, lane=int(lane[0]),
+            route=state.route, route_index=move.route_index, progress_m=move.progress_m,
+            route_offset_m=move.route_offset_m, lane=int(move.lane[0]),
             accel=a, jerk=(a - state.accel) / dt, lat_accel=float(ego.speed[0] * ego.yaw_rate[0]),
-            collision=collision, off_road=off_road, plan=plan, fired=fired, notes=notes,
+            collision=collision, off_road=off_road, plan=plan, fired=move.fired, notes=move.notes,
         )
+
+
+class Move(NamedTuple):
+    """What ``Simulation.before_traffic`` found: the moved ``ego`` at ``ego_xy`` (m) and ``heading`` (rad), its
+    route point, progress and offset (m), ``lane`` (1,) / ``lane_s`` (1,) m and whether it is in that lane, and the
+    inputs of ``step_traffic``: ``traffic`` (after a scenario's events), ``obstacles``, ``walkers`` (None: no
+    pedestrians or cyclists) and ``forced`` accelerations (None: none); the scenario events ``fired`` so far and
+    ``notes``."""
+
+    ego: VehicleState
+    ego_xy: tuple[float, float]
+    heading: float
+    route_index: int
+    progress_m: float
+    route_offset_m: float
+    lane: np.ndarray
+    lane_s: np.ndarray
+    in_lane: bool
+    traffic: TrafficState
+    obstacles: Obstacles
+    walkers: object
+    forced: np.ndarray | None
+    fired: frozenset
+    notes: tuple
 
 
 def _has_vrus(spec: VruSpec) -> bool:
@@ -368,7 +416,8 @@ def _obstacles(scene: Scene, lane, lane_s, ego: VehicleState, previous: Actors, 
     """The ego, on-lane props, pedestrians and cyclists on the carriageway, trailers reaching into the lane beside
     theirs and a scenario's puppets (where they were last step) as obstacles for traffic."""
     on = scene.prop_lane >= 0
-    v_lane, v_lane2, v_s, v_speed, v_length, v_xy = vru_obstacles(vrus, scene.world.lanes)
+    v_lane, v_lane2, v_s, v_speed, v_length, v_xy = (vru_obstacles(vrus, scene.world.lanes) if vrus.n
+                                                      else NO_VRU_OBSTACLES)
     obstacles = Obstacles(
         lane=np.concatenate([lane, scene.prop_lane[on], v_lane]),
         lane2=np.concatenate([np.full(1 + scene.obstacle_xy.shape[0], -1, dtype=np.int64), v_lane2]),
@@ -411,15 +460,26 @@ def _traffic_rows(scene: Scene, traffic: TrafficState) -> np.ndarray:
     return traffic_rows(scene.lane_map, traffic)
 
 
+def _with_vrus(actors: Actors, vrus: VruState) -> Actors:
+    """``actors`` (built without pedestrians and cyclists) with ``vrus`` in their place, before the puppets."""
+    w = len(actors.kind) - actors.puppets
+    table, vru_kind, vru_valid = vru_table(vrus)
+    return Actors(np.concatenate([actors.table[:, :w], table, actors.table[:, w:]], axis=1),
+                  np.concatenate([actors.kind[:w], VRU_CODES[vru_kind], actors.kind[w:]]),
+                  np.concatenate([actors.valid[:w], vru_valid, actors.valid[w:]]), actors.puppets)
+
+
 def _actors(scene: Scene, ego: VehicleState, traffic: TrafficState, semis: Semis, vrus: VruState,
-            plan: Plan | None = None, t: float = 0.0) -> Actors:
+            plan: Plan | None = None, t: float = 0.0, rows: np.ndarray | None = None) -> Actors:
+    """The actor table of a step; ``rows`` are the traffic's ``_traffic_rows`` when already computed (not
+    modified)."""
     k = len(plan.puppets.ids) if plan is not None else 0
     m = 1 + traffic.n
     w = m + semis.owner.size
     n = w + vrus.n
     table = np.empty((len(ACTOR_FIELDS), n + k))
     table[:, 0] = (ego.x[0], ego.y[0], ego.heading[0], ego.speed[0], EGO_LENGTH, EGO_WIDTH, EGO_HEIGHT)
-    rows = _traffic_rows(scene, traffic)
+    rows = _traffic_rows(scene, traffic) if rows is None else rows.copy()
     kind = np.empty(n + k, np.int8)
     kind[0] = -1
     kind[1:m] = traffic.kind

@@ -3,6 +3,7 @@ for ``info["vector_space"]`` (fixed shapes so that vector envs can batch them)."
 from __future__ import annotations
 
 from collections.abc import Mapping
+from weakref import WeakKeyDictionary
 
 import numpy as np
 
@@ -39,13 +40,41 @@ def signals_table(state, scene) -> dict:
     time ``t``: an index into sim.traffic.signals.STATE_NAMES (1 green, 2 amber, 3 red, 4 stop sign, 5 yield
     sign; 0 for padding). The traffic drives by these states during the next step."""
     sig = scene.lane_map.signals
-    rows = np.flatnonzero(sig.light | (sig.sign != NONE))
+    rows, end, static = _signal_rows(scene)
+    if static is not None:
+        table = {k: v.copy() for k, v in static.items()}
+        table["state"][: rows.size] = sig.states(state.t)[sig.lane[rows]]
+        return table
     lanes = scene.world.lanes
-    end = lanes.lane_start[sig.lane[rows]] + lanes.lane_npts[sig.lane[rows]] - 1
-    if rows.size > MAX_SIGNALS:
-        ego = np.array([state.actors.x[0], state.actors.y[0]])
-        keep = np.sort(np.argsort(np.hypot(*(lanes.points[end] - ego).T), kind="stable")[:MAX_SIGNALS])
-        rows, end = rows[keep], end[keep]
+    ego = np.array([state.actors.x[0], state.actors.y[0]])
+    keep = np.sort(np.argsort(np.hypot(*(lanes.points[end] - ego).T), kind="stable")[:MAX_SIGNALS])
+    rows, end = rows[keep], end[keep]
+    table = _signals_padded(scene, rows, end)
+    table["state"][: rows.size] = sig.states(state.t)[sig.lane[rows]]
+    return table
+
+
+_SIGNAL_ROWS: WeakKeyDictionary = WeakKeyDictionary()
+"""Scene -> ``_signal_rows`` (static per scene, built on first use)."""
+
+
+def _signal_rows(scene):
+    """(rows of the scene's controlled approaches, their stop-line point indices, the padded table without the
+    states when there are at most MAX_SIGNALS of them, else None)."""
+    if scene not in _SIGNAL_ROWS:
+        sig = scene.lane_map.signals
+        rows = np.flatnonzero(sig.light | (sig.sign != NONE))
+        lanes = scene.world.lanes
+        end = lanes.lane_start[sig.lane[rows]] + lanes.lane_npts[sig.lane[rows]] - 1
+        static = _signals_padded(scene, rows, end) if rows.size <= MAX_SIGNALS else None
+        _SIGNAL_ROWS[scene] = (rows, end, static)
+    return _SIGNAL_ROWS[scene]
+
+
+def _signals_padded(scene, rows: np.ndarray, end: np.ndarray) -> dict:
+    """``signals_table`` of approaches ``rows`` (stop-line points ``end``) with every state 0."""
+    sig = scene.lane_map.signals
+    lanes = scene.world.lanes
     n = rows.size
     table = {"valid": np.zeros(MAX_SIGNALS, bool), "lane": np.full(MAX_SIGNALS, -1, np.int64),
              "junction": np.full(MAX_SIGNALS, -1, np.int64), "xy": np.zeros((MAX_SIGNALS, 2)),
@@ -57,7 +86,6 @@ def signals_table(state, scene) -> dict:
     table["xy"][:n] = lanes.points[end]
     table["heading"][:n] = lanes.point_heading[end]
     table["light"][:n] = sig.light[rows]
-    table["state"][:n] = sig.states(state.t)[sig.lane[rows]]
     return table
 
 
