@@ -188,8 +188,12 @@ class Lattice:
         return int(round(h)) % self.headings
 
     def snap(self, pose) -> tuple[float, float, int]:
-        """``pose`` (x, y, heading) as a lattice state."""
-        return float(pose[0]), float(pose[1]), self.heading_bin(float(pose[2]))
+        """``pose`` (x, y, heading) as a lattice state: its position and the heading bin nearest its heading (a
+        start off the bins, e.g. a replan mid-drive, is at most half a bin off the state's heading, which the
+        collision grid of that bin covers, so the state is collision-free exactly when the pose is)."""
+        if not all(math.isfinite(float(v)) for v in pose[:3]):
+            raise ValueError(f"start pose must be finite, got {list(pose[:3])}")
+        return float(pose[0]), float(pose[1]), int(round(float(pose[2]) / self.bin)) % self.headings
 
     def pose(self, state) -> np.ndarray:
         """(3,) pose of a lattice state."""

@@ -16,6 +16,7 @@ from sim.env.topdown import render_topdown
 from sim.env.scenario_export import export_scenario, scenario_outcome
 from sim.env.vector_space import lane_map_arrays, obstacles_table, vector_space
 from sim.scenario.io import load_scenario
+from sim.scenario.parking import ParkingScenario
 
 MAX_CACHED_CONTACT_WORLDS = 16
 
@@ -50,6 +51,9 @@ class DriveEnv(gym.Env):
         if config is not None and kwargs:
             raise ValueError(f"roadloop/Drive-v0: pass either config= or keyword options, not both ({sorted(kwargs)})")
         self.scenario = load_scenario(scenario) if isinstance(scenario, (str, Path)) else scenario
+        if isinstance(self.scenario, ParkingScenario):
+            raise ValueError(f"roadloop/Drive-v0: {self.scenario.name!r} is a parking scenario (its world is a "
+                             "parking_lot); play it in roadloop/Scenario-v0 or roadloop/Parking-v0")
         if self.scenario is not None:
             s = self.scenario
             kwargs = {"episode_seconds": s.success.max_seconds, **kwargs, "world": s.world.spec, "traffic": s.traffic}

@@ -3,11 +3,13 @@
 A ``ScenarioSpace`` takes a base scenario document and sets d of its values, each a ``Param`` naming a
 path in the document (``actors[0].start.s``, ``events[1].decel``, ``ego.speed``, ``world.seed``) and a
 range. ``around(scenario)`` derives such a space from any scenario (actor positions and speeds, event
-times and strengths, the ego's speed), so a recorded failure can be perturbed locally. ``SPACES`` holds
+times and strengths, the ego's speed; for a parking-lot scenario ``around_lot``: lot seed, goal bay, actor start
+times and speeds), so a recorded failure can be perturbed locally. ``SPACES`` holds
 the named spaces ``roadloop mine --space`` offers."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -18,7 +20,10 @@ from sim.registry import Registry
 from sim.scenario.in_world import check_in_world, make_world
 from sim.scenario.io import from_dict, load_scenario, to_dict
 from sim.scenario.migrate import SCHEMA_VERSION
+from sim.scenario.lot_plan import make_lot
+from sim.scenario.parking import MAX_LOT_SPEED_MPS, ParkingScenario
 from sim.scenario.schema import Scenario
+from sim.scenario.values import ScenarioError
 
 _STEP = re.compile(r"([A-Za-z_]\w*)|\[(\d+)\]")
 _PATH = re.compile(r"[A-Za-z_]\w*(\[\d+\])*(\.[A-Za-z_]\w*(\[\d+\])*)*")
@@ -27,26 +32,35 @@ _PATH = re.compile(r"[A-Za-z_]\w*(\[\d+\])*(\.[A-Za-z_]\w*(\[\d+\])*)*")
 @dataclass(frozen=True)
 class Param:
     """One searched value: the document ``path`` it sets, its range [lo, hi] and unit; ``integer`` values are
-    rounded (e.g. a world seed)."""
+    rounded (e.g. a world seed); with ``choices`` (lo 0, hi len - 1) the cube's [0, 1] is split evenly among
+    those values (e.g. the free bays of a lot)."""
 
     path: str
     lo: float
     hi: float
     unit: str = ""
     integer: bool = False
+    choices: tuple = ()
 
     def __post_init__(self):
         if not self.lo <= self.hi:
             raise ValueError(f"Param {self.path}: lo {self.lo} > hi {self.hi}")
         if not _PATH.fullmatch(self.path):
             raise ValueError(f"Param {self.path!r}: expected a path like actors[0].start.s")
+        if self.choices and (self.lo, self.hi) != (0, len(self.choices) - 1):
+            raise ValueError(f"Param {self.path}: with {len(self.choices)} choices, lo and hi must be 0 and "
+                             f"{len(self.choices) - 1}, got {self.lo} and {self.hi}")
 
     def value(self, u: float):
+        if self.choices:
+            return self.choices[min(int(float(u) * len(self.choices)), len(self.choices) - 1)]
         v = self.lo + float(u) * (self.hi - self.lo)
         return int(round(v)) if self.integer else v
 
     def unit_of(self, v: float) -> float:
-        """The cube coordinate of value ``v`` (clipped to [0, 1])."""
+        """The cube coordinate of value ``v`` (clipped to [0, 1]; of a choice, the middle of its share)."""
+        if self.choices:
+            return (self.choices.index(v) + 0.5) / len(self.choices)
         return float(np.clip((v - self.lo) / (self.hi - self.lo), 0.0, 1.0)) if self.hi > self.lo else 0.5
 
 
@@ -105,7 +119,10 @@ class ScenarioSpace:
         if seed is not None:
             doc["seed"] = int(seed)
         scenario = from_dict({"schema_version": SCHEMA_VERSION, **doc})
-        check_in_world(scenario, self._world if doc["world"] == self.base["world"] else make_world(scenario))
+        if isinstance(scenario, ParkingScenario):
+            make_lot(scenario)
+        else:
+            check_in_world(scenario, self._world if doc["world"] == self.base["world"] else make_world(scenario))
         return scenario
 
     def center(self) -> np.ndarray:
@@ -123,7 +140,10 @@ def around(scenario: Scenario, name: str | None = None, shift_m: float = 15.0, s
            shift_s: float = 1.5) -> ScenarioSpace:
     """A space of local perturbations of ``scenario``: every lane-posed actor's start ``s`` +- ``shift_m``,
     every non-static actor's speed and the ego's speed +- ``speed_ratio`` of it (at least +- 2 m/s), every
-    event's time +- ``shift_s`` and a brake's deceleration in [2, 10] m/s^2."""
+    event's time +- ``shift_s`` and a brake's deceleration in [2, 10] m/s^2. A parking-lot scenario gets
+    ``around_lot``'s space."""
+    if isinstance(scenario, ParkingScenario):
+        return around_lot(scenario, name, speed_ratio=speed_ratio)
     doc = _body(scenario)
     params = []
     for i, a in enumerate(doc.get("actors", [])):
@@ -143,6 +163,43 @@ def around(scenario: Scenario, name: str | None = None, shift_m: float = 15.0, s
             params.append(Param(f"events[{k}].decel", 2.0, 10.0, "m/s^2"))
     return ScenarioSpace(name or f"around-{scenario.name}", doc, tuple(params),
                          f"local perturbations of scenario {scenario.name}", {"around": scenario.name})
+
+
+def around_lot(scenario: ParkingScenario, name: str | None = None, speed_ratio: float = 0.4, shift_s: float = 5.0,
+               seeds: int = 0) -> ScenarioSpace:
+    """A space of perturbations of parking scenario ``scenario``: the goal bay (one of the bays the scenario is
+    valid with), every path actor's start time
+    +- ``shift_s`` (within the episode) and speed +- ``speed_ratio`` of it (within (0, MAX_LOT_SPEED_MPS]), and
+    with ``seeds`` > 0 the lot's seed +- ``seeds`` (another lot: most such proposals are invalid, as their goal
+    bay is taken)."""
+    doc = _body(scenario)
+    lot = make_lot(scenario)
+    doc["ego"]["goal_bay"] = int(lot.goal_bay)
+    free = [k for k in range(len(lot.bays)) if _valid(dataclasses.replace(
+        scenario, ego=dataclasses.replace(scenario.ego, goal_bay=k)))]
+    params = [Param("ego.goal_bay", 0, len(free) - 1, choices=tuple(free))]
+    if seeds:
+        seed = int(doc["world"]["seed"])
+        params.append(Param("world.seed", max(0, seed - seeds), seed + seeds, integer=True))
+    end = scenario.success.max_seconds
+    for i, a in enumerate(doc.get("actors", [])):
+        b = a["behaviour"]
+        if b["kind"] == "path":
+            t, v = float(b.get("start_t", 0.0)), float(b.get("speed", 1.0))
+            params.append(Param(f"actors[{i}].behaviour.start_t", max(0.0, t - shift_s), min(end, t + shift_s), "s"))
+            params.append(Param(f"actors[{i}].behaviour.speed", max(0.1, v * (1 - speed_ratio)),
+                                min(MAX_LOT_SPEED_MPS, v * (1 + speed_ratio)), "m/s"))
+    return ScenarioSpace(name or f"around-{scenario.name}", doc, tuple(params),
+                         f"perturbations of parking scenario {scenario.name}", {"around": scenario.name})
+
+
+def _valid(scenario: ParkingScenario) -> bool:
+    """Whether ``scenario`` passes make_lot's checks."""
+    try:
+        make_lot(scenario)
+    except ScenarioError:
+        return False
+    return True
 
 
 @dataclass(frozen=True, eq=False)

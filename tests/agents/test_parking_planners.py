@@ -175,7 +175,9 @@ def test_bad_input_errors(tmp_path):
     with pytest.raises(ValueError, match="unknown parking planner 'rrt'"):
         ParkingAgent("rrt")
     with pytest.raises(ValueError, match=f"not on the {HEADINGS}-bin lattice"):
-        Lattice(lot.obstacles, lot.size, lot.entry + [0, 0, 0.1], lot.goal, PARAMS)
+        Lattice(lot.obstacles, lot.size, lot.entry, lot.goal + [0, 0, 0.1], PARAMS)
+    with pytest.raises(ValueError, match="start pose must be finite"):
+        Lattice(lot.obstacles, lot.size, lot.entry + [0, 0, np.nan], lot.goal, PARAMS)
     with pytest.raises(ValueError, match="obstacles must be"):
         Lattice(lot.obstacles[:, :4], lot.size, lot.entry, lot.goal, PARAMS)
     with pytest.raises(FileNotFoundError, match="train_parking_value"):
@@ -186,3 +188,18 @@ def test_bad_input_errors(tmp_path):
         load_net(tmp_path / "bad.pt")
     with pytest.raises(KeyError, match="unknown agent 'parking_rrt'"):
         make_agent("parking_rrt")
+
+
+def test_a_start_off_the_heading_bins_snaps_to_the_nearest_bin():
+    """A start heading between bins (a replan mid-drive) plans from the nearest bin; the bin's collision grid
+    covers half a bin either side, so the snapped state is free exactly when the pose's box is."""
+    lot, lattice = _lattice(SEEDS[0])
+    bin_rad = 2 * math.pi / HEADINGS
+    for off in (0.3, -0.45):
+        start = lot.entry + [0.0, 0.0, off * bin_rad]
+        snapped = Lattice(lot.obstacles, lot.size, start, lot.goal, PARAMS, cspace=lattice.cspace)
+        assert snapped.start == lattice.start
+        result = astar(snapped, "route")
+        assert result.success and not snapped.collides(result.poses).any()
+    assert Lattice(lot.obstacles, lot.size, lot.entry + [0.0, 0.0, 0.6 * bin_rad], lot.goal, PARAMS,
+                   cspace=lattice.cspace).start[2] == (lattice.start[2] + 1) % HEADINGS

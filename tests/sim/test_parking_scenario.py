@@ -449,3 +449,33 @@ def test_eval_drives_a_parking_case_with_a_parking_agent(tmp_path):
     assert own["agent"] == "parking_astar_euclidean" and own["metrics"]["passed"]
     html = render_report({"agent": "lane_keeping", "episodes": [{"case": "tiny", "metrics": m, "failures": []}]})
     assert "tiny <span class=note>(driven by parking_astar)</span>" in html
+
+
+def test_drive_v0_refuses_a_parking_scenario_naming_the_envs_that_play_it():
+    for scenario in ("parking_lot_manoeuvre", from_dict(tiny_doc())):
+        with pytest.raises(ValueError, match="is a parking scenario .* roadloop/Scenario-v0 or roadloop/Parking-v0"):
+            gym.make("roadloop/Drive-v0", scenario=scenario)
+
+
+def test_mining_around_a_parking_scenario_perturbs_goal_bay_and_actor_timing(tmp_path):
+    from sim.mining.campaign import CampaignConfig, mine
+    from sim.mining.space import Param, make_space
+
+    space = make_space("around:parking_lot_manoeuvre")
+    assert [p.path for p in space.params] == [
+        "ego.goal_bay", "actors[1].behaviour.start_t", "actors[1].behaviour.speed", "actors[2].behaviour.start_t",
+        "actors[2].behaviour.speed"]
+    assert space.params[0].choices == (5, 11), "the free bays (bay 10 holds the scenario's SUV)"
+    base = load_scenario("parking_lot_manoeuvre")
+    assert to_dict(space.build(space.center(), name=base.name)) == to_dict(base)
+    rng = np.random.default_rng(0)
+    built = [space.build(rng.uniform(size=space.dim)) for _ in range(20)]
+    assert {s.ego.goal_bay for s in built} == {5, 11}
+    assert all(0.0 <= s.actors[2].behaviour.start_t <= 17.0 and 0.6 <= s.actors[2].behaviour.speed <= 1.4
+               for s in built)
+    with pytest.raises(ValueError, match="with 2 choices, lo and hi must be 0 and 1"):
+        Param("ego.goal_bay", 5, 11, choices=(5, 11))
+    cfg = CampaignConfig(name="lot", agent="parking_astar", space="around:parking_lot_manoeuvre", strategy="perturb",
+                         budget=2, batch=2, runs_dir=str(tmp_path / "runs"), mined_dir=str(tmp_path / "mined"))
+    m = mine(cfg, progress=False)
+    assert m["episodes"] == 2 and m["invalid"] == 0
