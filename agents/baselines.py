@@ -42,6 +42,7 @@ class RandomAgent:
     ``reset`` from (seed, episode count), so a run of episodes is the same run after run."""
 
     obs_mode = "vector"
+    env_kind = "any"
 
     def __init__(self, seed: int = 0):
         if not isinstance(seed, (int, np.integer)) or seed < 0:

@@ -17,8 +17,12 @@ def _run(args) -> int:
     from tqdm import tqdm
 
     import sim  # noqa: F401  (registers the environments)
-    from agents import make_agent
+    from agents import EnvKindError, check_env_kind, make_agent
 
+    try:
+        check_env_kind(args.agent, "drive")
+    except EnvKindError as e:
+        raise SystemExit(f"roadloop run: {e}") from None
     env = gym.make("roadloop/Drive-v0", obs_mode="vector", num_traffic=args.traffic)
     if args.log_dir:
         from sim.scenario.recorder import RecordEpisodes
@@ -62,7 +66,7 @@ def _run(args) -> int:
 def _replay(args) -> int:
     """Re-simulate an episode log: check it is bit-identical, or re-drive it with another agent."""
     from sim.scenario.episode_log import load_log, save_log
-    from sim.scenario.replay import replay
+    from sim.scenario.replay import is_parking, replay
 
     if args.failure is not None:
         args.log = _failure_log(args)
@@ -71,8 +75,12 @@ def _replay(args) -> int:
     log = load_log(args.log)
     agent = None
     if args.agent:
-        from agents import make_agent
+        from agents import EnvKindError, check_env_kind, make_agent
 
+        try:
+            check_env_kind(args.agent, "parking" if is_parking(log) else "drive")
+        except EnvKindError as e:
+            raise SystemExit(f"roadloop replay: {e}") from None
         agent = make_agent(args.agent)
     elif args.from_step:
         raise SystemExit("roadloop replay: --from-step needs --agent (who drives from that step on)")
@@ -84,7 +92,6 @@ def _replay(args) -> int:
     if agent is not None:
         from sim.env import parking
         from sim.env.simulation import COLLISION_KINDS
-        from sim.scenario.replay import is_parking
 
         kinds = parking.COLLISION_KINDS if is_parking(log) else COLLISION_KINDS
         collision = kinds[int(new.arrays["collision"][-1])] if new.steps else ""
@@ -119,11 +126,19 @@ def _failure_log(args) -> str:
 
 def _eval(args) -> int:
     """Closed-loop evaluation of an agent on a suite (plus a short mining round), ending in the report."""
-    from agents import agent_names, agent_obs_mode, best_agent
+    from agents import agent_env_kind, agent_names, agent_obs_mode, agents_for, best_agent
+    from sim.eval.episode import is_parking_case
     from sim.eval.evaluate import EvalConfig, evaluate, evaluate_baselines, finish
+    from sim.eval.suite import load_suite
     from sim.mining.campaign import CampaignConfig, mine
 
     agent = args.agent or best_agent()
+    if agent_env_kind(agent) == "parking":
+        road = [c.name for c in load_suite(args.suite) if not is_parking_case(c)]
+        if road:
+            raise SystemExit(f"roadloop eval: agent {agent!r} drives parking envs only, and suite {args.suite!r} has "
+                             f"{len(road)} road cases ({', '.join(road[:3])}, ...); evaluate a driving agent "
+                             f"({agents_for('drive')}) or a suite of parking scenarios")
     cfg = EvalConfig(agent=agent, suite=args.suite, episodes=args.episodes, workers=args.workers,
                      backend=args.backend, address=args.address, seed=args.seed, name=args.name,
                      runs_dir=args.runs_dir, videos=args.videos, camera_videos=args.camera_videos,

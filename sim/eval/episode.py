@@ -1,6 +1,6 @@
 """One closed-loop episode of an agent on a case, as a worker runs it: metrics, failures, optional log.
 
-A parking-lot scenario is driven by the job's agent when that is a parking agent (observation mode "parking"),
+A parking-lot scenario is driven by the job's agent when that drives parking envs (``agents.agent_env_kind``),
 else by DEFAULT_PARKING_AGENT; the result's ``agent`` and its metrics' ``driver`` name who drove."""
 from __future__ import annotations
 
@@ -82,14 +82,14 @@ def is_parking_case(case: Case) -> bool:
 
 
 def _driver(case: Case, name: str, kwargs: dict) -> tuple[str, object]:
-    """(name, agent) of who drives ``case`` for an evaluation of agent ``name`` (see the module docstring); a
-    parking agent is one whose ``obs_mode`` is "parking"."""
-    from agents import make_agent
+    """(name, agent) of who drives ``case`` for an evaluation of agent ``name`` (see the module docstring); an
+    agent that does not drive the case's kind of env (``agents.agent_env_kind``) raises EnvKindError."""
+    from agents import agent_env_kind, check_env_kind, make_agent
 
-    agent = make_agent(name, **kwargs)
-    if is_parking_case(case) and getattr(agent, "obs_mode", "vector") != "parking":
+    if is_parking_case(case) and agent_env_kind(name) not in ("parking", "any"):
         return DEFAULT_PARKING_AGENT, make_agent(DEFAULT_PARKING_AGENT)
-    return name, agent
+    check_env_kind(name, "parking" if is_parking_case(case) else "drive")
+    return name, make_agent(name, **kwargs)
 
 
 def run_episode(job: EpisodeJob) -> dict:
