@@ -31,9 +31,9 @@ TARGETS = {"vector": 10.0, "bev": 3.0}  # minimum steps/s ratio to MetaDrive
 @dataclass
 class Args:
     steps: int = 5000
-    """timed steps in vector mode"""
+    """timed steps in vector mode (0 skips it)"""
     bev_steps: int = 2000
-    """timed steps in BEV mode"""
+    """timed steps in BEV mode (0 skips it)"""
     warmup: int = 100
     """untimed steps before timing"""
     num_traffic: int = 20
@@ -118,10 +118,7 @@ def main() -> None:
     args = parse_args()
     np.random.seed(args.seed)
 
-    results = [
-        bench_roadloop("vector", args.steps, args),
-        bench_roadloop("bev", args.bev_steps, args),
-    ]
+    results = [bench_roadloop(mode, n, args) for mode, n in (("vector", args.steps), ("bev", args.bev_steps)) if n > 0]
     if args.no_peers:
         print("step_rate: --no-peers: skipping MetaDrive/highway-env, so no ratios (build them with bench/peers.sh)")
     else:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-MODULES = ("kernels", "junctions", "passing", "kinematics", "signals", "lane_map", "yielding")
+MODULES = ("kernels", "junctions", "passing", "kinematics", "signals", "lane_map", "yielding", "vru_kernels",
+           "vru_network")
 """Modules whose compiled functions call each other or use each other's constants."""
 
 

@@ -47,12 +47,12 @@ from sim.traffic.lane_map import (
     ONC_A,
     ONC_B,
     ONC_SEP,
+    RIG_EDGE_M,
+    RIG_OK,
     RIGHT,
     SIB,
     SIB_LEN,
     SIBLINGS,
-    TURN,
-    TURN_U,
     WID,
 )
 from sim.traffic.passing import (
@@ -100,15 +100,24 @@ LIMIT_TOL_MPS = 0.3
 """Overspeed for a lane ahead that a vehicle does not brake for (its desired speed there takes it down), m/s."""
 AXLE_FRACTION = 0.6
 """Axle positions of a traffic vehicle as a fraction of its half length from its centre."""
+SPAWN_MIN_GAP_M = 5.0
+"""Smallest bumper gap between a placed vehicle and one on its lane (or path) behind or ahead of it, m."""
 SPAWN_JUNCTION_CLEAR_M = 20.0
 """A recycled vehicle is not placed closer than this to a junction entry, m."""
 OTHER_HALF_WIDTH_M = 1.5
 """Half width (plus margin) of the widest vehicle, used to decide when a lane changer has left its lane, m."""
 RIG_LENGTH_M = 14.0
-"""Vehicles longer than this (semi-trailer rigs) take neither the U-turn loops of cul-de-sacs nor junction turns
-tighter than RIG_MIN_RADIUS_M: their ends would sweep over the lanes beside, where others wait, m."""
-RIG_MIN_RADIUS_M = 7.0
-"""Tightest lane radius a semi-trailer rig turns on, m."""
+"""Vehicles longer than this (semi-trailer rigs) drive only the lanes of ``LaneMap.rig_ok`` (no U-turn loops, no
+junction turns too tight for them), m."""
+RIG_KINGPIN_AXLE_M = 9.49
+"""Kingpin to trailer axle of a semi-trailer (``sim.traffic.trailer.TrailerParams.standard``), m: on a bend of
+radius R its trailer runs R - sqrt(R^2 - L^2) inside the tractor's path (off-tracking)."""
+RIG_SPAN_M = (-5.5, 3.9, 13.0)
+"""Where along a rig's path, from its centre, the bend that sets the off-tracking is read (trailer axle, fifth
+wheel, and a preview: the driver swings wide as the bend comes), m."""
+LAT_RATE_PER_SPEED = 0.3
+"""Largest lateral speed of a vehicle (lane change, settling) per unit of its forward speed: a car cannot
+slide sideways, so a lane change at a crawl goes no faster than the car moves (at most atan(0.3) of yaw)."""
 XY_ALONG_M = 2.0
 """An obstacle's xy this far (beyond its half length) along the lane from its (lane, s) is not its position, m."""
 
@@ -307,9 +316,9 @@ def _old_lane_leader(lf, li, f, s_f, half, me, c_lane, c_s, c_v, c_half, c_own):
 
 @njit(cache=True)
 def rig_may_take(lf, li, lane):
-    """Whether a semi-trailer rig may drive ``lane``: not a U-turn loop, nor a turn tighter than
-    RIG_MIN_RADIUS_M."""
-    return li[lane, TURN] != TURN_U and lf[lane, KMAX] * RIG_MIN_RADIUS_M <= 1.0
+    """Whether a semi-trailer rig may drive ``lane`` (``LaneMap.rig_ok``: not a U-turn loop, nor a turn too tight
+    for it or whose trailer sweeps over vehicles waiting at the junction)."""
+    return li[lane, RIG_OK] != 0
 
 
 @njit(cache=True)
@@ -370,6 +379,37 @@ def _curvature(point_s, point_curvature, lane_start, lane_npts, lf, ln, s):
             bb = mid - 1
     t = (si - point_s[a]) / (point_s[a + 1] - point_s[a])
     return abs(point_curvature[a] + t * (point_curvature[a + 1] - point_curvature[a]))
+
+
+@njit(cache=True)
+def _rig_offset(point_s, point_curvature, lane_start, lane_npts, lf, ln, s, width):
+    """Lateral offset (m, positive left) at which a rig at ``s`` on lane ``ln`` drives so that its trailer,
+    off-tracking to the inside of the bend, stays in the lane: half the off-tracking towards the outside, at most
+    to RIG_EDGE_M from the lane edge."""
+    off = _off_tracking(point_s, point_curvature, lane_start, lane_npts, lf, ln, s)
+    room = max(0.5 * (lf[ln, WID] - width) - RIG_EDGE_M, 0.0)
+    return -math.copysign(min(0.5 * abs(off), room), off)
+
+
+@njit(cache=True)
+def _off_tracking(point_s, point_curvature, lane_start, lane_npts, lf, ln, s):
+    """How far (m, positive left) the trailer of a rig centred at ``s`` on lane ``ln`` runs inside its tractor's
+    path on the bend there (steady state for the mean curvature over RIG_SPAN_M)."""
+    kappa = 0.0
+    for x in RIG_SPAN_M:
+        si = min(max(s + x, 0.0), lf[ln, LEN])
+        a, bb = lane_start[ln], lane_start[ln] + lane_npts[ln] - 2
+        while a < bb:
+            mid = (a + bb + 1) // 2
+            if point_s[mid] <= si:
+                a = mid
+            else:
+                bb = mid - 1
+        t = (si - point_s[a]) / (point_s[a + 1] - point_s[a])
+        kappa += (point_curvature[a] + t * (point_curvature[a + 1] - point_curvature[a])) / len(RIG_SPAN_M)
+    r = 1.0 / max(abs(kappa), 1e-6)
+    el = RIG_KINGPIN_AXLE_M
+    return math.copysign(r - math.sqrt(r * r - el * el) if r > el else el, kappa)
 
 
 @njit(cache=True)
@@ -543,8 +583,14 @@ def step_kernel(lf, li, conflict, conflict_long, conf, points, point_s, point_he
         new_acc[i] = a
         new_speed[i] = v1
         si = new_s[i] + 0.5 * (speed[i] + v1) * dt
+        d_t = 0.0
         if np.isnan(new_lat[i, 1]):
-            rate = d_rate[i] + dt * (-2.0 * LANE_CHANGE_OMEGA * d_rate[i] - w2 * new_d[i])
+            if length[i] > RIG_LENGTH_M:
+                d_t = _rig_offset(point_s, point_curvature, lane_start, lane_npts, lf, new_lane[i], new_s[i],
+                                  width[i])
+            rate = d_rate[i] + dt * (-2.0 * LANE_CHANGE_OMEGA * d_rate[i] - w2 * (new_d[i] - d_t))
+            top = LAT_RATE_PER_SPEED * v1
+            rate = min(max(rate, -top), top)
             new_d[i] = new_d[i] + dt * rate
         else:  # going around: the offset follows its plan along the lane
             span = new_lat[i, 1] - new_lat[i, 0]
@@ -556,7 +602,7 @@ def step_kernel(lf, li, conflict, conflict_long, conf, points, point_s, point_he
                 new_lat[i, :] = np.nan
                 new_zone[i, :] = np.nan
         new_rate[i] = rate
-        if abs(new_d[i]) < 0.05 and abs(rate) < 0.05:
+        if abs(new_d[i] - d_t) < 0.05 and abs(rate) < 0.05:
             new_lc[i] = -1
         ln = new_lane[i]
         hops = 0
@@ -774,10 +820,12 @@ def poses_kernel(points, point_s, point_heading, lane_start, lane_npts, lf, lane
 
 @njit(cache=True)
 def spawn_check(lf, li, lane, path, s, speed, length, width, b_comf, o_lane, o_lane2, o_s, o_speed, o_len, o_w,
-                fresh):
+                fresh, initial):
     """For the ``fresh`` (just placed) vehicles: speeds capped so that each can stop comfortably behind its
     leader, before a dead end and before its next junction entry; and ``ok`` False where a vehicle behind
-    (traffic whose path reaches the spot, or an obstacle on the lane) could not stop comfortably behind it."""
+    (traffic whose path reaches the spot, or an obstacle on the lane) could not stop comfortably behind it, or
+    where it is too near a junction entry. ``initial`` (all vehicles placed at once, each slowed for the one
+    ahead): ``ok`` is False only where a vehicle behind is within SPAWN_MIN_GAP_M."""
     n, p = path.shape
     off, dead = _offsets(lf, path, s)
     none = np.full(n, -1, np.int64)
@@ -798,7 +846,7 @@ def spawn_check(lf, li, lane, path, s, speed, length, width, b_comf, o_lane, o_l
             gap = min(gap, off[i, p] - half)
         if entry[i] >= 0:
             gap = min(gap, jdist[i] - half - STOP_LINE_M)
-            if jdist[i] - half < SPAWN_JUNCTION_CLEAR_M:
+            if jdist[i] - half < SPAWN_JUNCTION_CLEAR_M and not initial:
                 ok[i] = False
         room = max(gap - 4.0, 0.0)
         v = min(out[i], math.sqrt(2.0 * 0.5 * b_comf[i] * room))
@@ -810,15 +858,20 @@ def spawn_check(lf, li, lane, path, s, speed, length, width, b_comf, o_lane, o_l
                 if path[j, k] == lane[i]:
                     rel = off[j, k] + s[i]
                     g = abs(rel) - half - 0.5 * length[j]
-                    if rel > 0.0:
+                    if rel > 0.0 and initial:
+                        if g < SPAWN_MIN_GAP_M:
+                            ok[i] = False
+                    elif rel > 0.0:
                         vj = out[j]
                         need = 5.0 + vj + max(vj * vj - v * v, 0.0) / (2.0 * b_comf[j])
                         if g < need:
                             ok[i] = False
-                    elif g < 5.0:
+                    elif g < SPAWN_MIN_GAP_M and not initial:  # (initial: the one ahead of the pair goes)
                         ok[i] = False
                     break
         for j in range(o_lane.shape[0]):
-            if (o_lane[j] == lane[i] or o_lane2[j] == lane[i]) and abs(o_s[j] - s[i]) < 30.0 + half:
-                ok[i] = False
+            if o_lane[j] == lane[i] or o_lane2[j] == lane[i]:
+                reach = half + 0.5 * o_len[j] + SPAWN_MIN_GAP_M if initial else 30.0 + half
+                if abs(o_s[j] - s[i]) < reach:
+                    ok[i] = False
     return out, ok

@@ -6,6 +6,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from sim.traffic.signals import plan_signals
+from sim.traffic.trailer import TrailerParams, trail_path
 
 SPAWN_STRIDE = 8
 """Every this many centerline points is a candidate spawn spot (4 m apart at 0.5 m spacing)."""
@@ -30,9 +31,26 @@ LEN, WID, LIM, ONC_A, ONC_B, ONC_SEP, KMAX, SIB_LEN = range(8)
 |curvature| of the lane 1/m, then SIBLINGS columns: how far from its start the lane runs within
 SPLIT_CLEAR_M of each split sibling, m."""
 NSUCC, LEFT, RIGHT, JUNC, ONC, TURN, SIB = range(4, 11)
+RIG_OK = SIB + SIBLINGS
 """Columns of ``LaneMap.li`` (int64) after the 4 successor columns (-1 padded): successor count, left and right
 same-direction neighbours, in-junction flag, oncoming lane (-1 none), turn code, then SIBLINGS split siblings
-(-1 padded)."""
+(-1 padded), then whether a semi-trailer rig may drive the lane (``LaneMap.rig_ok``)."""
+RIG_MIN_RADIUS_M = 7.0
+"""Tightest lane radius a semi-trailer rig turns on, m."""
+RIG_LEAD_M = (25.0, 25.0)
+"""Lengths of the lanes before and after a junction connector over which a rig's turn through it is traced, m."""
+RIG_STAND_M = 9.0
+"""A rig does not take a connector whose trailer, turning, sweeps over where a vehicle waiting at another entry of
+the junction stands: within this of that entry along its lane (the front at its stop line, about 4 m, and a car
+length behind), m."""
+RIG_SWEEP_CLEAR_M = 1.3
+"""Half width of a vehicle standing on its lane centre, as the clearance a sweeping trailer must keep, m."""
+RIG_EDGE_M = 0.1
+"""A rig swinging wide on a bend keeps its tractor this far inside its lane's edge (sim.traffic.kernels), m."""
+RIG_OVERHANG_M = 0.1
+"""A rig does not drive a lane on whose tightest bend its trailer, off-tracking inside while the tractor swings
+wide all it may, would reach farther than this over the lane's edge (into the oncoming lane or onto the
+sidewalk), m."""
 SPLIT_CLEAR_M = CONFLICT_DISTANCE_M
 """Lanes that split from one lane outside a junction share the road until their centerlines are this far
 apart, m."""
@@ -66,12 +84,13 @@ class LaneMap:
         # Packed tables for the compiled kernels (see sim.traffic.kernels).
         kmax = np.array([np.abs(lane.curvature).max() for lane in lg.lanes])
         sibling, shared = self._splits(lg)
+        self.rig_ok = self._rig_lanes(world, kmax)
         self.lf = np.ascontiguousarray(np.concatenate(
             [np.stack([self.length, self.width, self.speed_limit], axis=1), onc_map, kmax[:, None], shared], axis=1),
             dtype=np.float64)
         self.li = np.ascontiguousarray(np.concatenate(
             [lg.succ, self.n_succ[:, None], lg.left[:, None], lg.right[:, None], self.in_junction[:, None],
-             self.oncoming[:, None], self.turn[:, None], sibling], axis=1), dtype=np.int64)
+             self.oncoming[:, None], self.turn[:, None], sibling, self.rig_ok[:, None]], axis=1), dtype=np.int64)
         self.points = np.ascontiguousarray(lg.points, dtype=np.float64)
         self.point_s = np.ascontiguousarray(lg.point_s, dtype=np.float64)
         self.point_heading = np.ascontiguousarray(lg.point_heading, dtype=np.float64)
@@ -119,6 +138,44 @@ class LaneMap:
                             close = bool(dist.min() < CONFLICT_DISTANCE_M)
                             self.conflict[ids[a], ids[b]] = self.conflict[ids[b], ids[a]] = close
                             self.conflict_long[ids[a], ids[b]] = self.conflict_long[ids[b], ids[a]] = True
+
+    def _rig_lanes(self, world, kmax) -> np.ndarray:
+        """(L,) bool: lanes a semi-trailer rig may drive: all but U-turn loops, connectors tighter than
+        RIG_MIN_RADIUS_M, lanes too narrow for its trailer on their bends (RIG_OVERHANG_M) and connectors whose
+        trailer (off-tracking, traced with ``sim.traffic.trailer`` from RIG_LEAD_M before to RIG_LEAD_M after it)
+        sweeps within RIG_SWEEP_CLEAR_M of the last RIG_STAND_M of another lane entering the junction."""
+        lg = self.graph
+        params = TrailerParams.standard(1)
+        ok = (self.turn != TURN_U) & (kmax * RIG_MIN_RADIUS_M <= 1.0)
+        radius = 1.0 / np.maximum(kmax, 1e-6)
+        el = params.kingpin_axle[0]
+        off = np.where(radius > el, radius - np.sqrt(np.maximum(radius * radius - el * el, 0.0)), el)
+        trailer = params.width[0]
+        swing = np.maximum(0.5 * (self.width - trailer) - RIG_EDGE_M, 0.0)
+        ok &= self.in_junction | (off - swing + 0.5 * trailer <= 0.5 * self.width + RIG_OVERHANG_M)
+        reach = 0.5 * np.array([params.length[0], params.width[0]]) + RIG_SWEEP_CLEAR_M
+        for junction in world.junctions:
+            conns = [int(c) for c in junction.connector_lanes if ok[c] and lg.lanes[c].predecessors]
+            entries = {int(a) for c in junction.connector_lanes for a in lg.lanes[c].predecessors}
+            for c in conns:
+                before, after = lg.lanes[c].predecessors[0], [x for x in lg.succ[c] if x >= 0]
+                parts = [lg.lanes[before].centerline[lg.lanes[before].s >= self.length[before] - RIG_LEAD_M[0]],
+                         lg.lanes[c].centerline]
+                if after:
+                    parts.append(lg.lanes[after[0]].centerline[lg.lanes[after[0]].s <= RIG_LEAD_M[1]])
+                xy = np.concatenate(parts)
+                heading = np.arctan2(np.gradient(xy[:, 1]), np.gradient(xy[:, 0]))
+                theta = trail_path(xy, heading, params)
+                centre = xy - params.kingpin_centre[0] * np.stack([np.cos(theta), np.sin(theta)], axis=1)
+                for a in entries - set(lg.lanes[c].predecessors):
+                    pts = lg.lanes[a].centerline[lg.lanes[a].s >= self.length[a] - RIG_STAND_M]
+                    rel = pts[:, None] - centre[None]
+                    along = rel[..., 0] * np.cos(theta) + rel[..., 1] * np.sin(theta)
+                    side = -rel[..., 0] * np.sin(theta) + rel[..., 1] * np.cos(theta)
+                    if np.any((np.abs(along) <= reach[0]) & (np.abs(side) <= reach[1])):
+                        ok[c] = False
+                        break
+        return ok
 
     def _turns(self, world) -> np.ndarray:
         """(L,) int64 turn code of every lane: connectors by their heading change (U-turn loops of dead ends

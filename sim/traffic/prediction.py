@@ -208,3 +208,128 @@ def _obstacles_at(obstacles: Obstacles, ego: np.ndarray, k: int, t: float) -> Ob
     xy = obstacles.xy.copy()
     xy[0], speed[0], lane[0], s[0] = ego[k, :2], ego[k, 3], int(ego[k, 4]), ego[k, 5]
     return Obstacles(lane=lane, lane2=obstacles.lane2, s=s, speed=speed, length=obstacles.length, xy=xy)
+
+
+VRU_KEEP, VRU_CROSS, VRU_STOP = range(3)
+"""Futures of a pedestrian or cyclist (``predict_vrus``): keep going its way at its speed (walking on along its
+sidewalk or across its link, riding on along its lane and the next), cross now (a pedestrian waiting at a kerb,
+or heading for a crossing, walks straight across it at its desired speed), stop (brakes to a stand)."""
+VRU_ODDS = {"walk": (0.8, 0.0, 0.2), "walk to cross": (0.1, 0.7, 0.2), "cross": (0.85, 0.0, 0.15),
+            "ride": (0.85, 0.0, 0.15)}
+"""Probabilities of (keep, cross now, stop) by what a VRU is doing; a pedestrian waiting at a kerb crosses now
+with VRU_WAIT_CROSS (low, high): low when it just arrived, high once it has waited its patience."""
+VRU_WAIT_CROSS = (0.3, 0.7)
+
+
+def predict_vrus(scene, state, *, horizon_s: float = 5.0, dt: float = 0.1) -> Prediction:
+    """Several futures of every pedestrian and cyclist of the env's ``SimState`` ``state`` (its ``Scene`` as
+    ``scene``), with probabilities: modes VRU_KEEP, VRU_CROSS (pedestrians at or heading for a crossing only)
+    and VRU_STOP, most likely first (VRU_ODDS; a mode that does not apply is padding: probability 0, a copy of
+    mode 0). Pedestrians stop at sim.traffic.vru_kernels.WALK_DECEL, cyclists at CYCLE_IDM_DECEL. Rows are the
+    valid VRUs; ``actor_index`` their columns in the env's actor table. Deterministic (no draws)."""
+    from sim.traffic import vru_kernels as VK
+
+    if not (horizon_s > 0 and dt > 0):
+        raise ValueError(f"predict_vrus: need horizon_s > 0 and dt > 0; got {horizon_s=}, {dt=}")
+    t = dt * np.arange(int(round(horizon_s / dt)) + 1)
+    vrus, net, lanes = state.vrus, scene.walks, scene.world.lanes
+    rows = np.flatnonzero(vrus.valid)
+    traj = np.empty((rows.size, 3, t.size, 3))
+    prob = np.zeros((rows.size, 3))
+    for k, r in enumerate(rows):
+        v = float(vrus.speed[r])
+        ped = vrus.kind[r] == 0
+        decel = VK.WALK_DECEL if ped else VK.CYCLE_IDM_DECEL
+        keep = v * t
+        stop = np.where(t < v / decel, v * t - 0.5 * decel * t * t, 0.5 * v * v / decel)
+        if not ped:
+            path = _ride_path(lanes, vrus, r)
+            odds = VRU_ODDS["ride"]
+        elif vrus.mode[r] == VK.WALK:
+            path = _walk_path(net, vrus, r)
+            odds = VRU_ODDS["walk"]
+        else:
+            link, dr = int(vrus.path[r]), int(vrus.direction[r])
+            path = _polyline([[vrus.x[r], vrus.y[r]], net.b[link] if dr > 0 else net.a[link]])
+            odds = VRU_ODDS["cross"]
+        traj[k, VRU_KEEP] = _along(path, keep)
+        traj[k, VRU_STOP] = _along(path, stop)
+        cross = _crossing(net, vrus, r) if ped else None
+        if cross is not None:
+            traj[k, VRU_CROSS] = _along(cross, float(vrus.desired_speed[r]) * t)
+            if vrus.mode[r] == VK.WAIT:
+                share = min(float(vrus.wait[r]) / max(float(vrus.patience[r]), 1e-6), 1.0)
+                p_cross = VRU_WAIT_CROSS[0] + share * (VRU_WAIT_CROSS[1] - VRU_WAIT_CROSS[0])
+                odds = (0.0, p_cross, 1.0 - p_cross)
+            else:
+                odds = VRU_ODDS["walk to cross"]
+        prob[k] = odds
+        order = np.argsort(-prob[k], kind="stable")
+        traj[k], prob[k] = traj[k, order], prob[k, order]
+        traj[k, prob[k] == 0.0] = traj[k, 0]
+    first = 1 + state.traffic.n + state.semis.owner.size
+    return Prediction(traj, prob, first + rows, t)
+
+
+def _polyline(points) -> np.ndarray:
+    """(P, 3) x, y and arc length of a polyline through ``points`` (P, 2), repeated points dropped."""
+    p = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    keep = np.r_[True, np.hypot(*np.diff(p, axis=0).T) > 1e-9]
+    p = p[keep]
+    return np.column_stack([p, np.r_[0.0, np.cumsum(np.hypot(*np.diff(p, axis=0).T))]])
+
+
+def _along(path: np.ndarray, dist: np.ndarray) -> np.ndarray:
+    """(T, 3) x, y, heading at arc lengths ``dist`` (T,) along ``path`` ((P, 3) ``_polyline``; held at its end;
+    a single point: standing, heading 0)."""
+    if path.shape[0] < 2:
+        return np.column_stack([np.full((dist.size, 2), path[0, :2]), np.zeros(dist.size)])
+    d = np.clip(dist, 0.0, path[-1, 2])
+    j = np.clip(np.searchsorted(path[:, 2], d, side="right") - 1, 0, path.shape[0] - 2)
+    seg = path[j + 1, :2] - path[j, :2]
+    f = ((d - path[j, 2]) / np.maximum(path[j + 1, 2] - path[j, 2], 1e-12))[:, None]
+    return np.column_stack([path[j, :2] + f * seg, np.arctan2(seg[:, 1], seg[:, 0])])
+
+
+def _walk_path(net, vrus, r: int) -> np.ndarray:
+    """The sidewalk line of walking pedestrian ``r`` from where it is, its way, at its lateral offset."""
+    line = int(vrus.path[r])
+    a, n = net.line_start[line], net.line_count[line]
+    pts, u = net.points[a:a + n], net.u[a:a + n]
+    ahead = u > vrus.along[r] if vrus.direction[r] > 0 else u < vrus.along[r]
+    seq = pts[ahead] if vrus.direction[r] > 0 else pts[ahead][::-1]
+    tang = np.gradient(pts, axis=0)
+    tang /= np.maximum(np.hypot(tang[:, 0], tang[:, 1]), 1e-12)[:, None]
+    normal = np.stack([-tang[:, 1], tang[:, 0]], axis=1)
+    shift = (normal[ahead] if vrus.direction[r] > 0 else normal[ahead][::-1]) * vrus.offset[r]
+    return _polyline(np.concatenate([[[vrus.x[r], vrus.y[r]]], seq + shift]))
+
+
+def _crossing(net, vrus, r: int):
+    """Path straight across the crossing link pedestrian ``r`` waits at or walks towards (to its near end first),
+    None when there is none (corner links are sidewalk, not crossings)."""
+    from sim.traffic import vru_kernels as VK
+    from sim.traffic.vru_network import CORNER
+
+    if vrus.mode[r] == VK.WAIT:
+        link, dr = int(vrus.path[r]), int(vrus.direction[r])
+        return _polyline([[vrus.x[r], vrus.y[r]], net.b[link] if dr > 0 else net.a[link]])
+    link = int(vrus.target[r])
+    if vrus.mode[r] != VK.WALK or link < 0 or net.kind[link] == CORNER:
+        return None
+    near_a = net.line[link, 0] == vrus.path[r]
+    near, far = (net.a[link], net.b[link]) if near_a else (net.b[link], net.a[link])
+    return _polyline([[vrus.x[r], vrus.y[r]], near, far])
+
+
+def _ride_path(lanes, vrus, r: int) -> np.ndarray:
+    """The lane of cyclist ``r`` from where it is on, then its next lane, at its lateral offset."""
+    parts = [[[vrus.x[r], vrus.y[r]]]]
+    for lane, start in ((int(vrus.path[r]), float(vrus.along[r])), (int(vrus.target[r]), 0.0)):
+        if lane < 0:
+            break
+        s = np.arange(start, lanes.lane_length[lane], 1.0)[1:]
+        if s.size:
+            xy, _ = lanes.cartesian(np.full(s.size, lane), s, np.full(s.size, float(vrus.offset[r])))
+            parts.append(xy)
+    return _polyline(np.concatenate(parts))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.traffic import kernels as K
-from sim.traffic.lane_map import KMAX, TURN_U, LaneMap
+from sim.traffic.lane_map import LaneMap
 from sim.traffic.spec import TrafficSpec
 from sim.traffic.state import PATH_LEN, TrafficState
 from sim.traffic.styles import sample_styles
@@ -56,7 +56,7 @@ def _fill_path(lmap: LaneMap, lane: np.ndarray, rng: np.random.Generator, length
     ``length`` (N,) m above RIG_LENGTH_M only where ``kernels.rig_may_take``; None: short vehicles)."""
     n = lane.shape[0]
     rig = np.zeros(n, bool) if length is None else np.broadcast_to(np.asarray(length, float), (n,)) > K.RIG_LENGTH_M
-    banned = (lmap.turn == TURN_U) | (lmap.lf[:, KMAX] * K.RIG_MIN_RADIUS_M > 1.0)  # for rigs
+    banned = ~lmap.rig_ok  # for rigs
     path = np.empty((n, PATH_LEN), dtype=np.int64)
     path[:, 0] = lane
     for k in range(1, PATH_LEN):
@@ -98,8 +98,10 @@ def spawn_traffic(lmap: LaneMap, spec: TrafficSpec, rng: np.random.Generator, eg
     """Place ``spec.count`` vehicles on free lane spots around the ego, with sampled classes and styles."""
     lane, s = _sample_free_spots(lmap, rng, np.asarray(ego_xy, float), spec.count, spec.spawn_radius_m,
                                  np.asarray(ego_xy, float)[None], min_gap=max(14.0, ego_length + 9.0))
+    placed, kind, length, width, height, colour = _rigs_on_straights(
+        lmap, lane, s, *sample_classes(rng, lane.size, spec.class_weights))
+    lane, s, kind, length, width, height, colour = (a[placed] for a in (lane, s, kind, length, width, height, colour))
     n = lane.size
-    kind, length, width, height, colour = sample_classes(rng, n, spec.class_weights)
     styles = sample_styles(spec, rng, kind)
     state = TrafficState(
         lane=lane, prev_lane=np.full(n, -1, np.int64), path=_fill_path(lmap, lane, rng, length), s=s, d=np.zeros(n),
@@ -111,8 +113,46 @@ def spawn_traffic(lmap: LaneMap, spec: TrafficSpec, rng: np.random.Generator, eg
     ego_lane, ego_s, _ = lmap.graph.locate(ego_xy)
     ego = Obstacles(lane=ego_lane.astype(np.int64), lane2=np.full(1, -1, np.int64), s=ego_s.astype(float),
                     speed=np.zeros(1), length=np.array([float(ego_length)]), xy=ego_xy)
-    speed, _ = _check_spawns(lmap, state, ego, np.ones(n, bool))
-    return _evolve(state, speed=speed)
+    speed, ok = _check_spawns(lmap, state, ego, np.ones(n, bool), initial=True)
+    state = _evolve(state, speed=speed)
+    if ok.all():
+        return state
+    # Two spots a vehicle apart can hold a long vehicle and the one behind it bumper to bumper: the front one goes.
+    return TrafficState(**{k: v[ok] for k, v in state.arrays().items()})
+
+
+RIG_SPAWN_KAPPA = 0.005
+"""A semi is placed only where its lane bends less than this (1/m) along its body: its trailer starts in line with
+the tractor, and on a tighter bend would stick out of the lane (about 77 m x curvature at its rear)."""
+
+
+def _bent(lmap: LaneMap, lane: np.ndarray, s: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """(N,) True where lane ``lane`` bends more than RIG_SPAWN_KAPPA along a body of ``length`` m centred at ``s``."""
+    out = np.zeros(lane.size, bool)
+    for i in range(lane.size):
+        a, n = lmap.lane_start[lane[i]], lmap.lane_npts[lane[i]]
+        near = np.abs(lmap.point_s[a:a + n] - s[i]) <= 0.5 * length[i]
+        out[i] = np.abs(lmap.point_curvature[a:a + n][near]).max(initial=0.0) > RIG_SPAWN_KAPPA
+    return out
+
+
+def _rigs_on_straights(lmap: LaneMap, lane, s, kind, length, width, height, colour):
+    """The sampled classes and sizes with each semi placed on a bend (``_bent``) or on a lane it may not drive
+    (``LaneMap.rig_ok``) swapped with a shorter vehicle placed on a straight it may drive (the first such), and
+    (N,) bool: False for the semis left in such a place (not placed)."""
+    rig = length > K.RIG_LENGTH_M
+    bent = _bent(lmap, lane, s, np.full(lane.size, length.max(initial=0.0))) | ~lmap.rig_ok[lane]
+    free = list(np.flatnonzero(~rig & ~bent))
+    kind, length, width, height, colour = (a.copy() for a in (kind, length, width, height, colour))
+    placed = np.ones(lane.size, bool)
+    for i in np.flatnonzero(rig & bent):
+        if not free:
+            placed[i] = False
+            continue
+        j = free.pop(0)
+        for a in (kind, length, width, height, colour):
+            a[[i, j]] = a[[j, i]]
+    return placed, kind, length, width, height, colour
 
 
 def slow_for(lmap: LaneMap, st: TrafficState, obs: Obstacles) -> TrafficState:
@@ -137,11 +177,12 @@ def _evolve(st: TrafficState, **changes) -> TrafficState:
     return new
 
 
-def _check_spawns(lmap: LaneMap, st: TrafficState, obs: Obstacles, fresh: np.ndarray):
+def _check_spawns(lmap: LaneMap, st: TrafficState, obs: Obstacles, fresh: np.ndarray, initial: bool = False):
     """Speeds with the ``fresh`` (just placed) vehicles slowed so each can stop comfortably behind whatever is
-    ahead, and (N,) bool: False where a vehicle behind a fresh one could not stop comfortably."""
+    ahead, and (N,) bool: False where a vehicle behind a fresh one could not stop comfortably (``initial``: is
+    closer than kernels.SPAWN_MIN_GAP_M)."""
     return K.spawn_check(lmap.lf, lmap.li, st.lane, st.path, st.s, st.speed, st.length, st.width, st.comfort_decel,
-                         obs.lane, obs.lane2, obs.s, obs.speed, obs.length, _obstacle_width(obs), fresh)
+                         obs.lane, obs.lane2, obs.s, obs.speed, obs.length, _obstacle_width(obs), fresh, initial)
 
 
 def traffic_poses(lmap: LaneMap, state: TrafficState):
@@ -204,6 +245,10 @@ def _recycle(lmap, st, rng, ego_xy, obs, spec):
     lane, s = _sample_free_spots(lmap, rng, ego_xy, gone.size, (max(lo, spec.spawn_radius_m[0]), spec.recycle_radius_m - 10.0),
                                  occupied, min_gap=15.0)
     gone = gone[: lane.size]
+    rig = st.length[gone] > K.RIG_LENGTH_M
+    if rig.any():  # a semi is not placed on a bend (its trailer starts in line) nor on a lane too narrow for it
+        keep_out = rig & (_bent(lmap, lane, s, st.length[gone]) | ~lmap.rig_ok[lane])
+        gone, lane, s = gone[~keep_out], lane[~keep_out], s[~keep_out]
     if gone.size == 0:
         return st
     new = {}

@@ -109,6 +109,23 @@ def _step_ode(theta, x, y, heading, speed, yaw_rate, hitch_x, axle_x, kingpin_ax
     return out
 
 
+@njit(cache=True)
+def _trail(hx, hy, heading, kingpin_axle):
+    out = np.empty_like(heading)
+    out[0] = heading[0]
+    for k in range(1, heading.shape[0]):
+        out[k] = _drag(out[k - 1], hx[k] - hx[k - 1], hy[k] - hy[k - 1], kingpin_axle, heading[k])
+    return out
+
+
+def trail_path(hitch_xy, tractor_heading, params: TrailerParams) -> np.ndarray:
+    """(T,) headings of one truck's trailer (params: one truck) as its hitch drives the polyline ``hitch_xy``
+    (T, 2) with the tractor headings ``tractor_heading`` (T,), starting in line with the tractor."""
+    xy = _f64(hitch_xy)
+    return _trail(np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1]), _f64(tractor_heading),
+                  float(params.kingpin_axle[0]))
+
+
 def _f64(a) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=np.float64)
 

@@ -45,6 +45,8 @@ CROWD_AISLE_M = 0.4
 GROUP_SPACING_M = 4.0
 """Smallest distance between the leaders of two spawned groups, m."""
 CYCLIST_SPACING_M = 12.0
+CLEAR_OF_OTHERS_M = (1.5, CYCLIST_SPACING_M)
+"""Pedestrians and cyclists placed into a running episode keep this far from those already there, m."""
 DEAD_END_M = 8.0
 """A cyclist standing this close to the end of a lane with no lane on (it rides no U-turn loop) gets off and
 leaves: its row is freed, m."""
@@ -316,13 +318,15 @@ def vru_slots(n: int) -> VruState:
 
 def fill_vrus(state: VruState, new: VruState) -> VruState:
     """``state`` with the people of ``new`` moved into its free rows, lowest first and a group at a time (the
-    groups that no longer fit are left out); the people already there keep their rows."""
+    groups that no longer fit, or that would stand within CLEAR_OF_OTHERS_M of someone of their kind already
+    there, are left out); the people already there keep their rows."""
     free = np.flatnonzero(~state.valid)
     keep = np.zeros(new.n, bool)
     room = free.size
+    near = _near_others(state, new)
     for lead in np.flatnonzero(new.valid & (new.group == np.arange(new.n))):
         members = new.valid & (new.group == lead)
-        if members.sum() <= room:
+        if members.sum() <= room and not near[members].any():
             keep |= members
             room -= int(members.sum())
     rows = np.full(new.n, -1, np.int64)
@@ -331,6 +335,19 @@ def fill_vrus(state: VruState, new: VruState) -> VruState:
     for k, v in new.arrays().items():
         arrays[k][rows[keep]] = rows[v[keep]] if k == "group" else v[keep]
     return VruState(**arrays)
+
+
+def _near_others(state: VruState, new: VruState) -> np.ndarray:
+    """(new.n,) True where a person of ``new`` is within CLEAR_OF_OTHERS_M (of its kind) of a valid person of
+    the same kind in ``state``."""
+    out = np.zeros(new.n, bool)
+    for kind, clear in enumerate(CLEAR_OF_OTHERS_M):
+        there = state.valid & (state.kind == kind)
+        here = new.kind == kind
+        if there.any() and here.any():
+            dist = np.hypot(new.x[here, None] - state.x[None, there], new.y[here, None] - state.y[None, there])
+            out[here] = dist.min(axis=1) < clear
+    return out
 
 
 def concat_vrus(a: VruState, b: VruState) -> VruState:

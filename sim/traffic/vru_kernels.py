@@ -16,7 +16,10 @@ import math
 import numpy as np
 from numba import njit
 
+from sim.traffic.kernel_cache import drop_stale
 from sim.traffic.vru_network import CORNER, CROSSWALK, SIDEWALK_HALF_M
+
+drop_stale()  # before any cached kernel is loaded (see sim.traffic.kernel_cache)
 
 WALK, WAIT, CROSS, RIDE = 0, 1, 2, 3
 
@@ -65,7 +68,10 @@ SPACE_AHEAD_M = 5.0
 SPACE_SLACK_M = 0.25
 """A pedestrian following another (or waiting for one to pass) stops this far short of touching, m."""
 SQUEEZE_S, SQUEEZE_SPEED = 2.0, 0.5
-"""A pedestrian held up by others this long, s, squeezes past at this speed, m/s (jams in dense crowds)."""
+"""A pedestrian held up by others this long, s, squeezes past at this speed, m/s (jams in dense crowds): where
+it would touch someone it still stops, except in the throng on a crosswalk."""
+TOUCH_M = 0.03
+"""Margin between two pedestrians' footprints that a step never closes, m (turning in place may take some)."""
 PASS_AHEAD_S = 2.0
 """A pedestrian steps aside for an oncoming or standing one that it would reach within this time, s."""
 FOLLOW_GAIN = 1.0
@@ -242,22 +248,25 @@ def _gap(k, c, off, dr, v_cross, acceptance, la, lb, kerb, half, ox, oy, oh, ov,
 
 
 @njit(cache=True)
-def _personal_space(i, fx, fy, v, kind, group, x, y, heading, speed, length, width, valid):
+def _personal_space(i, fx, fy, v, kind, group, x, y, heading, speed, length, width, valid, dt):
     """How pedestrian i, walking at v m/s in unit direction (fx, fy), keeps its personal space (SPACE_GAP_M)
     from others: (largest speed m/s, m to step right, m to step left, m it may move right, m it may move left).
     It follows one ahead going its way, steps aside for one ahead coming towards it or standing (to the side it
     already leans to; both of a meeting pair see the same side, keep-right on a tie) and, when still in the way,
     waits; one crossing its path it lets go first when that one is nearer the crossing point. It moves sideways
-    no closer to those beside it. A leader does not wait for its own members."""
+    no closer to those beside it. A leader does not wait for its own members. Also returns how near (m, largest
+    of |dx|, |dy|, less the distance it covers in ``dt``) the nearest other pedestrian is or may come."""
     v_cap = np.inf
     right = 0.0
     left = 0.0
     room_r = np.inf
     room_l = np.inf
+    nearest = np.inf
     for q in range(kind.shape[0]):
         if q == i or kind[q] != 0 or not valid[q]:
             continue
         dx, dy = x[q] - x[i], y[q] - y[i]
+        nearest = min(nearest, max(abs(dx), abs(dy)) - speed[q] * dt)
         ahead = dx * fx + dy * fy
         lat = fx * dy - fy * dx
         clear = 0.5 * (width[i] + width[q]) + SPACE_GAP_M
@@ -290,7 +299,60 @@ def _personal_space(i, fx, fy, v, kind, group, x, y, heading, speed, length, wid
             else:
                 left = max(left, clear + lat)
         v_cap = min(v_cap, max(FOLLOW_GAIN * gap, 0.0))
-    return v_cap, right, left, room_r, room_l
+    return v_cap, right, left, room_r, room_l, nearest
+
+
+@njit(cache=True)
+def _at(m, a, b, c, off, pts, pu, la, lb):
+    """World (x, y) of a pedestrian at arc position c and offset off on its sidewalk line (WALK: ``a``, ``b`` its
+    first point and point count) or on link ``a``."""
+    if m == WALK:
+        line_len = pu[a + b - 1]
+        px, py, tx, ty, _, _ = _line_frame(pts, pu, a, b, _clip(c, -LINE_OVERRUN_M, line_len + LINE_OVERRUN_M))
+        off = _clip(off, -SIDEWALK_HALF_M, SIDEWALK_HALF_M)
+        return px - off * ty, py + off * tx
+    ax, ay, ex, ey, _ = _link_frame(la, lb, a)
+    return ax + c * ex - off * ey, ay + c * ey + off * ex
+
+
+@njit(cache=True)
+def _boxes_overlap(ax, ay, ah, al, aw, bx, by, bh, bl, bw, margin):
+    """Whether two oriented boxes come closer than ``margin`` (separating axes)."""
+    dx, dy = bx - ax, by - ay
+    if math.hypot(dx, dy) > 0.5 * (math.hypot(al, aw) + math.hypot(bl, bw)) + margin:
+        return False
+    ca, sa, cb, sb = math.cos(ah), math.sin(ah), math.cos(bh), math.sin(bh)
+    for ux, uy in ((ca, sa), (-sa, ca), (cb, sb), (-sb, cb)):
+        ra = 0.5 * al * abs(ca * ux + sa * uy) + 0.5 * aw * abs(-sa * ux + ca * uy)
+        rb = 0.5 * bl * abs(cb * ux + sb * uy) + 0.5 * bw * abs(-sb * ux + cb * uy)
+        if abs(dx * ux + dy * uy) > ra + rb + margin:
+            return False
+    return True
+
+
+@njit(cache=True)
+def _blocked(i, to, kind, x, y, heading, speed, length, width, valid, dt):
+    """Whether pedestrian i moving to ``to`` (x, y) would touch (within TOUCH_M) another pedestrian where that one
+    will be after ``dt`` s at its speed, or come closer to one it already touches. Pedestrian i counts as the
+    square that holds its footprint at any heading (it turns as it steps)."""
+    px, py = to
+    side = math.hypot(length[i], width[i])
+    for q in range(kind.shape[0]):
+        if q == i or kind[q] != 0 or not valid[q]:
+            continue
+        near = 1.0 + speed[q] * dt
+        if abs(x[q] - px) > near or abs(y[q] - py) > near:
+            continue
+        qx = x[q] + speed[q] * math.cos(heading[q]) * dt
+        qy = y[q] + speed[q] * math.sin(heading[q]) * dt
+        if not _boxes_overlap(px, py, heading[i], side, side, qx, qy, heading[q], length[q], width[q], TOUCH_M):
+            continue
+        if not _boxes_overlap(x[i], y[i], heading[i], side, side, x[q], y[q], heading[q], length[q], width[q],
+                              TOUCH_M):
+            return True
+        if math.hypot(qx - px, qy - py) < math.hypot(x[q] - x[i], y[q] - y[i]):
+            return True
+    return False
 
 
 @njit(cache=True)
@@ -391,8 +453,8 @@ def _pedestrian(i, net, style, st, obst, dt, uni, out):
         _, _, fx, fy, _, _ = _line_frame(pts, pu, line_start[p], line_count[p], c)
     else:
         _, _, fx, fy, _ = _link_frame(la, lb, p)
-    v_space, right, left, room_r, room_l = _personal_space(i, dr * fx, dr * fy, v, kind, group, x, y, heading, speed,
-                                                           length, width, valid)
+    v_space, right, left, room_r, room_l, nearest = _personal_space(i, dr * fx, dr * fy, v, kind, group, x, y,
+                                                                    heading, speed, length, width, valid, dt)
     if m == WALK:
         st, cnt = line_start[p], line_count[p]
         line_len = pu[st + cnt - 1]
@@ -545,6 +607,20 @@ def _pedestrian(i, net, style, st, obst, dt, uni, out):
     lat_a = _clip(LAT_OMEGA * LAT_OMEGA * (off_t - off) - 2.0 * LAT_OMEGA * rate, -LAT_ACCEL, LAT_ACCEL)
     rate += lat_a * dt
     off += rate * dt
+    # Never into someone: of the whole move, the move along the way only and the sidestep only, the first that
+    # keeps clear of everyone (where they will be) is made, else the pedestrian stops dead (a jam squeezing past
+    # moves only where there is room); not in the throng on a crosswalk (crowds gather there and pass, squeezing).
+    fr_a, fr_b = (line_start[p], line_count[p]) if m == WALK else (p, -1)
+    if nearest - v_new * dt - abs(off - offset[i]) <= 1.0 and not (m == CROSS and lkind[p] == CROSSWALK) and _blocked(
+            i, _at(m, fr_a, fr_b, c_new, off, pts, pu, la, lb), kind, x, y, heading, speed, length, width, valid, dt):
+        if not _blocked(i, _at(m, fr_a, fr_b, c_new, offset[i], pts, pu, la, lb), kind, x, y, heading, speed,
+                        length, width, valid, dt):
+            off, rate = offset[i], 0.0
+        else:
+            c_new, v_new = c, 0.0
+            if _blocked(i, _at(m, fr_a, fr_b, c, off, pts, pu, la, lb), kind, x, y, heading, speed, length, width,
+                        valid, dt):
+                off, rate = offset[i], 0.0
     # Pose, and moving from a sidewalk onto a link or back: position and speed carry over, the direction of
     # motion turns at once (the heading follows at YAW_RATE).
     if m == WALK:
@@ -671,9 +747,13 @@ def _cyclist(i, lanes, style, st, obst, dt, uni, out):
         if ahead <= 0.0 or ahead > CYCLE_LOOKAHEAD_M:
             continue
         lat = -dx * cs + dy * ch - 0.5 * kappa * ahead * ahead
-        if abs(lat) > 0.5 * (ow[q] + width[i]) + CYCLE_LAT_MARGIN_M:
+        if abs(lat) > 0.5 * (math.hypot(ol[q], ow[q]) + width[i]) + CYCLE_LAT_MARGIN_M:
+            continue  # (beyond its diagonal: clear at any angle)
+        # The other's box projected on the cyclist's axes (a vehicle at an angle reaches farther sideways).
+        rc, rs = abs(math.cos(oh[q] - heading[i])), abs(math.sin(oh[q] - heading[i]))
+        if abs(lat) > 0.5 * (ol[q] * rs + ow[q] * rc + width[i]) + CYCLE_LAT_MARGIN_M:
             continue
-        g = ahead - 0.5 * (ol[q] + length[i])
+        g = ahead - 0.5 * (ol[q] * rc + ow[q] * rs + length[i])
         if g < gap:
             gap, v_lead = g, ov[q] * math.cos(oh[q] - heading[i])
     to_end = llen[lane] - s - 0.5 * length[i] - 1.0

@@ -301,7 +301,7 @@ def test_semis_are_a_tractor_and_a_trailer_that_off_tracks_in_turns():
     weights = tuple(1.0 if c == "semi" else 0.0 for c in CLASS_NAMES)
     env = gym.make("roadloop/Drive-v0", num_traffic=6, num_pedestrians=0, num_cyclists=0,
                    traffic={"class_weights": weights}, world={"road_length_m": 1500.0})
-    env.reset(seed=2)
+    env.reset(seed=1)
     lag = []
     for _ in range(200):  # (semis take no tight turns: the first bend or wide turn comes later)
         env.step(np.array([0.0, 0.0], np.float32))

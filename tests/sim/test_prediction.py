@@ -169,3 +169,49 @@ def test_bad_arguments_are_refused(env_state):
     scene, state = env_state
     with pytest.raises(ValueError, match="samples >= 1"):
         predict(scene, state, rng=np.random.default_rng(0), samples=0)
+
+
+def test_vru_futures_keep_going_cross_now_or_stop():
+    import dataclasses
+    from types import SimpleNamespace
+
+    from sim.traffic import vru_kernels as VK
+    from sim.traffic.prediction import VRU_WAIT_CROSS, predict_vrus
+    from sim.traffic.vru import VruSpec, concat_vrus, spawn_vrus, step_vrus
+    from sim.traffic.vru_network import CROSSWALK
+    from tests.sim.test_vru import NO_VEHICLES, approach, car_towards, city, place_pedestrians, run, with_style
+
+    w, net = city()
+    rng = np.random.default_rng(4)
+    link = int(np.flatnonzero(net.kind == CROSSWALK)[0])
+    xy, h = approach(net, link)
+    ped = with_style(place_pedestrians(net, VruSpec(), rng, [xy], [h]), cross_chance=1.0, gap_acceptance=4.0,
+                     patience=20.0)
+    waiting = run(ped, net, w, car_towards(w, net, link, 20.0), 10.0, rng)[-1]  # a car comes: it waits
+    assert waiting.mode[0] == VK.WAIT and waiting.wait[0] < 10.0  # under half its patience
+    bike = spawn_vrus(w, net, VruSpec(pedestrians=0, cyclists=1), rng, w.junctions[0].center, 150.0)
+    bike = step_vrus(bike, net, w, NO_VEHICLES, DT, rng)
+    scene = SimpleNamespace(walks=net, world=w)
+
+    def futures(vrus):
+        state = SimpleNamespace(vrus=vrus, traffic=SimpleNamespace(n=5), semis=SimpleNamespace(owner=np.arange(2)))
+        return predict_vrus(scene, state, horizon_s=4.0, dt=0.5)
+
+    p = futures(concat_vrus(waiting, bike))
+    assert p.trajectories.shape == (2, 3, 9, 3) and np.allclose(p.probabilities.sum(axis=1), 1.0)
+    assert np.array_equal(p.actor_index, 1 + 5 + 2 + np.arange(2))  # after the ego, traffic and trailers
+    assert np.all(np.diff(p.probabilities, axis=1) <= 0.0)  # most likely first
+    # The waiting pedestrian: keeps waiting, or crosses now towards the link's far end (two modes, one padding).
+    assert np.count_nonzero(p.probabilities[0]) == 2 and np.allclose(p.trajectories[0, 2], p.trajectories[0, 0])
+    far = net.b[link] if waiting.direction[0] > 0 else net.a[link]
+    gone = [np.hypot(*(p.trajectories[0, k, 0, :2] - far)) - np.hypot(*(p.trajectories[0, k, -1, :2] - far))
+            for k in range(2)]
+    assert max(gone) > 0.9 * 4.0 * waiting.desired_speed[0] and min(gone) < 0.1
+    assert gone[0] < 0.1  # not long there: most likely it keeps waiting
+    patient = futures(concat_vrus(dataclasses.replace(waiting, wait=np.full(1, 20.0)), bike))
+    assert patient.probabilities[0, 0] == pytest.approx(VRU_WAIT_CROSS[1])  # waited its patience: most likely goes
+    # The cyclist: rides on at its speed along its lane, or brakes to a stand.
+    v = float(bike.speed[0])
+    keep, stop = p.trajectories[1, 0], p.trajectories[1, 1]
+    assert p.probabilities[1, 0] > 0.5 and abs(np.hypot(*(keep[2, :2] - keep[0, :2])) - v * 1.0) < 0.3
+    assert np.hypot(*(stop[-1, :2] - stop[0, :2])) == pytest.approx(0.5 * v * v / VK.CYCLE_IDM_DECEL, abs=0.3)

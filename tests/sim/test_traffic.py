@@ -19,7 +19,7 @@ from sim.traffic import (
 )
 from sim.traffic import kernels as K
 from sim.traffic.idm import idm_accel
-from sim.traffic.lane_map import TURN_RIGHT, TURN_U, LaneMap
+from sim.traffic.lane_map import KMAX, TURN_RIGHT, TURN_U, LaneMap
 from sim.traffic.semis import attach, follow, semi_rows, traffic_rows
 from sim.traffic.traffic import _fill_path
 from sim.traffic.vehicle_classes import (
@@ -455,3 +455,143 @@ def test_semis_take_neither_u_turn_loops_nor_tight_turns():
         assert {semi for _, semi in picks.values()} <= (succ - banned) | {-1}
     path = _fill_path(lmap, np.repeat(lanes, 5), np.random.default_rng(0), 17.0)
     assert not set(path[path >= 0].tolist()) & banned
+
+
+# ------------------------------------------------------------------------------------------ semis on bends, spawning
+def bend_world(radius=60.0, width=3.5, limit=13.9) -> World:
+    """One lane: 60 m straight along +x, a left arc of ``radius`` m through 90 degrees, 100 m straight."""
+    curve, _ = trace(straight(60.0) + [(0.5 * np.pi * radius, 1.0 / radius, 1.0 / radius)] + straight(100.0),
+                     (0.0, 0.0), 0.0)
+    lane = Lane(0, 0, -1, curve.xy, curve.s, curve.heading, curve.curvature, width, limit, "solid", "solid", (), ())
+    props = Props(np.zeros(0, np.int8), np.zeros((0, 2)), np.zeros(0), np.zeros((0, 3)), np.zeros(0, bool))
+    return World(WorldSpec(), LaneGraph([lane]), [], [], props, SurfaceParams(0.0, 0.0, 0.0, 0), [],
+                 (-10.0, -10.0, 200.0, 200.0))
+
+
+def rig_through_bend(lmap):
+    """Drive a semi through lane 0 of ``lmap`` (from s = 12 m); the largest distance of its trailer's corners
+    from the lane centre, m, and the offsets d of the rig 30 to 60 m into the bend (which starts at s = 60 m)."""
+    from sim.traffic.trailer import box_corners
+
+    st = replace(make_state(lmap, [0], [12.0], [8.0], length=17.0, width=2.55, path=[[0, -1, -1]]),
+                 kind=np.array([CLASS_NAMES.index("semi")], np.int8))
+    rigs, rng, worst, d_mid = RigOverlaps(), np.random.default_rng(0), 0.0, []
+    spec = TrafficSpec(recycle_radius_m=1e4 - 1, spawn_radius_m=(0.0, 1000.0))
+    for k in range(200):
+        st = step_traffic(lmap, st, NO_OBSTACLES, DT, rng, (0.0, 0.0), spec, k)
+        rigs(lmap, st)
+        _, _, d = lmap.graph.locate(box_corners(semi_rows(rigs.semis, traffic_rows(lmap, st))[1])[:, :, 0])
+        worst = max(worst, float(np.abs(d).max()))
+        if 60.0 + 30.0 < st.s[0] < 60.0 + 60.0:
+            d_mid.append(st.d[0])
+    assert st.lc_from[0] == -1
+    return worst, d_mid
+
+
+def test_rig_swings_wide_on_a_bend_and_keeps_its_trailer_in_its_lane():
+    # Regression (traffic_sanity seeds 533, 588): a semi drove the lane centre on bends and its trailer,
+    # off-tracking inside, reached over the lane edge into pedestrians on the sidewalk and into oncoming buses.
+    from sim.traffic.lane_map import RIG_EDGE_M
+    from sim.traffic.trailer import TrailerParams, off_tracking
+
+    assert K.RIG_KINGPIN_AXLE_M == pytest.approx(TrailerParams.standard(1).kingpin_axle[0])
+    radius, width = 60.0, 3.5
+    lmap = LaneMap(bend_world(radius, width))
+    assert lmap.rig_ok[0]
+    worst, d_mid = rig_through_bend(lmap)
+    room = 0.5 * (width - 2.55) - RIG_EDGE_M
+    assert d_mid and max(d_mid) < 0.0 and min(d_mid) < -0.8 * room  # swung wide (right: outside the left bend)
+    assert min(d_mid) >= -room - 1e-6  # but not over its lane's edge
+    off = float(off_tracking(np.array([radius]), TrailerParams.standard(1))[0])
+    assert off + 0.5 * 2.55 > 0.5 * width + 0.25  # driving the centre, the trailer would leave the lane
+    print(f"trailer corners at most {worst:.2f} m from the lane centre (edge {0.5 * width} m)")
+    assert worst <= 0.5 * width + 0.1  # (the rear corner, as the trailer turns in, reaches a few cm over)
+
+
+def test_semis_keep_off_lanes_too_narrow_for_their_trailer_on_the_bends():
+    # Regression (traffic_sanity seed 302): two semis met on a bend of a narrow two-way road (3.0 m lanes); the
+    # trailer of one, off-tracking inside, reached over the centre line into the other.
+    from sim.traffic.lane_map import RIG_OVERHANG_M
+
+    narrow, wide = LaneMap(bend_world(80.0, 3.0)), LaneMap(bend_world(80.0, 3.6))
+    assert not narrow.rig_ok[0] and wide.rig_ok[0]
+    assert rig_through_bend(narrow)[0] > 1.5 + RIG_OVERHANG_M  # why: its trailer would leave the lane
+    assert rig_through_bend(wide)[0] <= 1.8 + RIG_OVERHANG_M
+    st = spawn_traffic(narrow, TrafficSpec(count=12, class_weights=(0.5, 0.0, 0.0, 0.0, 0.0, 0.5),
+                                           spawn_radius_m=(0.0, 300.0), recycle_radius_m=400.0),
+                       np.random.default_rng(0), (60.0, -40.0))
+    assert st.n > 0 and not (st.kind == CLASS_NAMES.index("semi")).any()
+
+
+def test_a_lane_change_at_a_crawl_moves_sideways_no_faster_than_the_vehicle_moves():
+    # Regression (traffic_sanity seed 412): a bus blocked in a queue started a lane change at 0.02 m/s and slid
+    # sideways, its body yawing over the kerb onto a pedestrian.
+    lmap = LaneMap(straight_world(2))
+    st = make_state(lmap, [0], [100.0], [0.05], length=11.0, width=2.5)
+    st = replace(st, lane=np.array([1]), d=np.array([3.5]), lc_from=np.array([0]), path=np.array([[1, -1, -1]]))
+    rng = np.random.default_rng(0)
+    for k in range(30):
+        before = st
+        st = step_traffic(lmap, st, obstacles([1], [118.0], [0.0], [4.5]), DT, rng, (0.0, 0.0),
+                          TrafficSpec(recycle_radius_m=1e4 - 1, spawn_radius_m=(0.0, 1000.0)), k)
+        assert abs(st.d[0] - before.d[0]) <= K.LAT_RATE_PER_SPEED * st.speed[0] * DT + 1e-9
+        _, _, h = traffic_poses(lmap, st)
+        assert abs(h[0]) <= np.arctan(K.LAT_RATE_PER_SPEED) + 1e-9
+
+
+def test_spawned_traffic_leaves_room_behind_long_vehicles():
+    # Regression (traffic_sanity seed 54): spawn spots are 14 m apart, so a semi (17 m) and a bus could be placed
+    # bumper to bumper; the bus then changed lane into the trailer.
+    lmap = LaneMap(straight_world(1, length=1500.0))
+    spec = TrafficSpec(count=60, class_weights=(0.0, 0.0, 0.0, 0.5, 0.0, 0.5), spawn_radius_m=(0.0, 700.0),
+                       recycle_radius_m=800.0)
+    for seed in range(3):
+        st = spawn_traffic(lmap, spec, np.random.default_rng(seed), (750.0, 0.0), 4.6)
+        order = np.argsort(st.s)
+        gaps = np.diff(st.s[order]) - 0.5 * (st.length[order][1:] + st.length[order][:-1])
+        assert st.n > 20 and gaps.min() >= K.SPAWN_MIN_GAP_M
+
+
+def test_semis_do_not_turn_where_their_trailer_sweeps_over_cars_waiting_at_the_junction():
+    # Regression (traffic_sanity seeds 387, 792): a semi turning left into a street swept its trailer, off-tracking
+    # inside the turn, over the car waiting at that street's stop line.
+    from sim.traffic.lane_map import RIG_MIN_RADIUS_M
+    from sim.traffic.trailer import TrailerParams, trail_path
+
+    world = junction_world("four_way")
+    lmap = LaneMap(world)
+    left, ahead = through(world, 0, 2), through(world, 0, 1)  # west arm: left into the north arm, straight on
+    assert 1.0 / lmap.lf[left[1], KMAX] > RIG_MIN_RADIUS_M  # not too tight as such
+    assert not lmap.rig_ok[left[1]] and lmap.rig_ok[ahead[1]]
+    # Traced like the rule does: the trailer's box reaches a car standing at the north arm's stop line.
+    g = world.lanes
+    xy = np.concatenate([g.lanes[ln].centerline for ln in left])
+    heading = np.arctan2(np.gradient(xy[:, 1]), np.gradient(xy[:, 0]))
+    p = TrailerParams.standard(1)
+    theta = trail_path(xy, heading, p)
+    centre = xy - p.kingpin_centre[0] * np.stack([np.cos(theta), np.sin(theta)], axis=1)
+    waiting, _ = arm_lanes(world, 2)
+    car_xy, car_h = g.cartesian(np.array([waiting]), np.array([lmap.length[waiting] - 2.0 - 2.0 - 2.25]), 0.0)
+    hit = pairwise_overlap(np.r_[centre[:, 0], car_xy[0, 0]], np.r_[centre[:, 1], car_xy[0, 1]], np.r_[theta, car_h],
+                           np.r_[np.full(len(theta), p.length[0]), 4.5], np.r_[np.full(len(theta), p.width[0]), 1.8],
+                           np.ones(len(theta) + 1, bool))
+    assert hit[-1, :-1].any()
+    # Semis pick their routes among the lanes they may drive: straight on here.
+    paths = _fill_path(lmap, np.full(50, left[0]), np.random.default_rng(0), np.full(50, 17.0))
+    assert set(paths[:, 1].tolist()) <= {int(c) for c in g.succ[left[0]] if c >= 0 and lmap.rig_ok[c]} | {-1}
+
+
+def test_semis_are_placed_on_straights_where_their_trailer_starts_in_line():
+    # Regression (traffic_sanity seed 915): a semi placed on a bend got a trailer in line with its tractor, whose
+    # rear stuck out into the lane beside, where a truck coming from behind drove into it.
+    from sim.traffic.traffic import RIG_SPAWN_KAPPA
+
+    lmap = LaneMap(bend_world(radius=60.0))
+    only_semis = (0.0, 0.0, 0.0, 0.0, 0.0, 1.0)
+    for seed in range(4):
+        st = spawn_traffic(lmap, TrafficSpec(count=12, class_weights=only_semis, spawn_radius_m=(0.0, 300.0),
+                                             recycle_radius_m=400.0), np.random.default_rng(seed), (60.0, -40.0))
+        assert st.n >= 2
+        for i in range(st.n):
+            near = np.abs(lmap.point_s - st.s[i]) <= 0.5 * st.length[i]
+            assert np.abs(lmap.point_curvature[near]).max() <= RIG_SPAWN_KAPPA

@@ -10,8 +10,8 @@ import pytest
 from sim.assets.road import _zebras
 from sim.traffic import vru_kernels as K
 from sim.traffic.traffic import Obstacles
-from sim.traffic.vru import (Vehicles, VruSpec, VruState, concat_vrus, place_pedestrians, spawn_crowd, spawn_vrus,
-                             step_vrus, vru_obstacles, vru_table)
+from sim.traffic.vru import (Vehicles, VruSpec, VruState, concat_vrus, fill_vrus, place_pedestrians, spawn_crowd,
+                             spawn_vrus, step_vrus, vru_obstacles, vru_slots, vru_table)
 from sim.traffic.vru_network import CORNER, CROSSWALK, CROSSWALK_WIDTH_M, MIDBLOCK, crosswalks, walk_network
 from sim.world import Lane, LaneGraph, World, WorldSpec, generate_world
 from sim.world.world import Props, Road, SurfaceParams
@@ -198,7 +198,8 @@ def test_groups_wait_and_cross_together():
     assert max(start) - min(start) <= 3  # members start with their leader (within 0.3 s)
     end = [next(k for k, s in enumerate(clear) if s.mode[i] == WALK) for i in range(3)]
     assert all(clear[k].path[i] == net.line[link, 1] for i, k in enumerate(end))
-    assert max(end) - min(end) <= 10
+    # members stepping off the crosswalk may wait a moment for one another (they never step into each other)
+    assert max(end) - min(end) <= 60
     together = clear[max(start):min(end)]
     spread = max(np.hypot(s.x[:, None] - s.x[None], s.y[:, None] - s.y[None]).max() for s in together)
     assert len(together) > 50 and spread < 2.5
@@ -248,19 +249,25 @@ def test_accelerations_and_motion_stay_smooth_over_a_long_run():
     prev = st
     ped = st.kind == 0
     worst = np.zeros(4)
+    dead_stops = 0
     for k in range(1500):
         st = step_vrus(prev, net, world, traffic(k * DT), DT, rng)
         jerk = np.abs(st.accel - prev.accel) / DT
         step = np.hypot(st.x - prev.x, st.y - prev.y)
-        assert np.all(st.accel[ped] >= -K.WALK_DECEL - 1e-9)
+        # A pedestrian about to step into someone stops dead (that step and the next are exempt).
+        dead = ((st.speed == 0.0) | (prev.speed == 0.0))[ped]
+        dead_stops += int(np.sum(st.accel[ped] < -K.WALK_DECEL - 1e-9))
+        assert np.all((st.accel[ped] >= -K.WALK_DECEL - 1e-9) | dead)
         assert np.all(st.accel[ped] <= np.where(st.running[ped] | prev.running[ped], K.RUN_ACCEL, K.WALK_ACCEL) + 1e-9)
         assert np.all((st.accel[~ped] >= -K.CYCLE_DECEL - 1e-9) & (st.accel[~ped] <= K.CYCLE_ACCEL + 1e-9))
-        assert np.all(jerk[ped] <= K.PED_JERK + 1e-6) and np.all(jerk[~ped] <= K.CYCLE_JERK_HARD + 1e-6)
+        assert np.all((jerk[ped] <= K.PED_JERK + 1e-6) | dead) and np.all(jerk[~ped] <= K.CYCLE_JERK_HARD + 1e-6)
         assert np.all(step <= DT * (np.maximum(st.speed, prev.speed) + 1.5))  # no jumps
         worst = np.maximum(worst, [np.abs(st.accel[ped]).max(), np.abs(st.accel[~ped]).max(), jerk[ped].max(),
                                    jerk[~ped].max()])
         prev = st
     print("max |accel| ped %.2f cyclist %.2f m/s^2, max |jerk| ped %.1f cyclist %.1f m/s^3" % tuple(worst))
+    print(f"pedestrians stopping dead: {dead_stops} of {1500 * int(ped.sum())} steps")
+    assert dead_stops <= 0.002 * 1500 * ped.sum()
 
 
 def test_same_seed_same_states_bit_for_bit():
@@ -373,8 +380,9 @@ def test_people_have_human_sizes_and_groups_and_crowds_keep_personal_space():
     side = st.slot_side[member & (st.slot_side > 0)]
     assert side.size and np.all(side >= 0.42 + 0.2)
     assert overlaps(st) == 0
-    # Groups walk, cross and meet others for 40 s: people rarely touch (in a jam they squeeze past each other
-    # after SQUEEZE_S; before personal space, 40 to 60 pairs touched in such runs).
+    # Groups walk, cross and meet others for 40 s: people rarely touch (only in the throng on a crosswalk; before
+    # personal space, 40 to 60 pairs touched in such runs, and before pedestrians stopped dead rather than step
+    # into someone, up to 8).
     from sim.physics.collision import pairwise_overlap
 
     st, touched = groups, set()
@@ -383,7 +391,7 @@ def test_people_have_human_sizes_and_groups_and_crowds_keep_personal_space():
         touched |= set(zip(*np.nonzero(np.triu(pairwise_overlap(st.x, st.y, st.heading, st.length, st.width,
                                                                 st.valid), 1))))
     print(f"pedestrian pairs that touched: {len(touched)} of {st.n} pedestrians in 40 s")
-    assert len(touched) <= 8
+    assert len(touched) <= 2
 
 
 def test_two_pedestrians_meeting_on_a_sidewalk_pass_each_other():
@@ -471,3 +479,41 @@ def test_rows_keep_their_person_across_recycling():
             break
     assert freed > 0 and refilled > 0
     env.close()
+
+
+def test_cyclist_stops_for_a_vehicle_standing_at_an_angle_across_its_path():
+    # Regression (traffic_sanity seeds 312, 762): a cyclist judged what was in its way by the other's width only
+    # and rode into a vehicle standing at an angle in a junction, whose centre lay beside its line but whose body
+    # reached across it.
+    world = straight_world()
+    net = walk_network(world)
+    rng = np.random.default_rng(3)
+    st = with_style(spawn_vrus(world, net, VruSpec(pedestrians=0, cyclists=1), rng, (60.0, 0.0), 30.0),
+                    desired_speed=5.0)
+    line_y = -3.5 - (1.75 - K.CYCLE_EDGE_M)
+    heading = np.radians(35.0)
+    car = Vehicles(np.array([st.x[0] + 25.0]), np.array([line_y + 1.9]), np.array([heading]), np.zeros(1),
+                   np.array([4.6]), np.array([1.9]))
+    assert 1.9 > 0.5 * (1.9 + st.width[0]) + K.CYCLE_LAT_MARGIN_M  # its centre is clear of the cyclist's line
+    from sim.physics.collision import boxes_overlap
+
+    for _ in range(150):
+        st = step_vrus(st, net, world, car, DT, rng)
+        assert not boxes_overlap((st.x, st.y, st.heading, st.length, st.width),
+                                 (car.x, car.y, car.heading, car.length, car.width)).any()
+    assert st.speed[0] < 0.05 and st.x[0] < car.x[0]
+
+
+def test_people_placed_into_a_running_episode_keep_clear_of_those_there():
+    # Regression (traffic_sanity seed 79): a recycled cyclist was placed 2 m behind one riding there.
+    world = straight_world()
+    net = walk_network(world)
+    rng = np.random.default_rng(5)
+    spec = VruSpec(pedestrians=0, cyclists=1)
+    there = fill_vrus(vru_slots(3), spawn_vrus(world, net, spec, rng, (100.0, 0.0), 5.0))
+    assert there.valid.sum() == 1
+    near = spawn_vrus(world, net, spec, rng, (there.x[0] + 3.0, there.y[0]), 2.0)
+    far = spawn_vrus(world, net, spec, rng, (there.x[0] + 60.0, there.y[0]), 2.0)
+    assert near.n == far.n == 1
+    assert fill_vrus(there, near).valid.sum() == 1
+    assert fill_vrus(there, far).valid.sum() == 2
