@@ -47,7 +47,7 @@ class Args:
     agents: str = "hybrid_planner,lane_keeping,constant_velocity"
     """comma-separated registered agent names"""
     out: str = ""
-    """JSON summary path ("" for none)"""
+    """JSON path for the summary and every episode's results, to merge runs over other seeds ("" for none)"""
 
 
 _envs: dict = {}
@@ -153,7 +153,8 @@ def main() -> None:
           f"{args.seed + args.episodes - 1}")
     if args.out:
         with open(args.out, "w") as f:
-            json.dump({"args": asdict(args), "summary": summary}, f, indent=1)
+            json.dump({"args": asdict(args), "summary": summary, "episodes": results}, f,
+                      default=lambda x: x.item() if hasattr(x, "item") else str(x))
 
 
 if __name__ == "__main__":
